@@ -1,0 +1,1 @@
+"""The pure core of leadstream: normalise, map, match and merge — plain data in, decisions out."""

@@ -1,0 +1,1 @@
+"""The contracts: frozen event models, the one JSON codec and the generated JSON Schema files."""

@@ -1,0 +1,143 @@
+"""The Faust worker: topics, the batching agents and the outbox relay, wired from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import psycopg
+
+from processors.errors import ConfigurationError
+from streams import metrics
+from streams.db import connect
+from streams.kafka import EventProducer, admin, ensure_topics, partition_counts
+from streams.outbox import relay_once
+from streams.processor import BatchProcessor, ControlProcessor, DeadLetter
+from streams.retry import retry_forever
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaDeadLetters:
+    """Publishes dead letters to ``<source topic>.dlq`` and waits for the broker's ack."""
+
+    def __init__(self, producer: EventProducer) -> None:
+        self.producer = producer
+
+    def publish_dead(self, letters: Sequence[DeadLetter]) -> None:
+        for d in letters:
+            self.producer.produce(
+                f"{d.record.topic}.dlq", d.record.value or b"", d.record.key, headers=d.headers()
+            )
+        self.producer.flush()
+
+
+def check_topology(settings: Settings) -> None:
+    """Refuse to run when rows and deliveries are not co-partitioned: one identity's events
+    would then be processed by two consumers at once, in no defined order."""
+    counts = partition_counts(admin(settings))
+    rows, deliveries = counts.get(settings.topic_rows), counts.get(settings.topic_deliveries)
+    if rows is None or deliveries is None:
+        raise ConfigurationError(
+            f"topics missing: {settings.topic_rows}={rows}, {settings.topic_deliveries}={deliveries};"
+            " run `leadstream topics create`"
+        )
+    if rows != deliveries:
+        raise ConfigurationError(
+            f"{settings.topic_rows} has {rows} partitions but {settings.topic_deliveries} has "
+            f"{deliveries}: they must be co-partitioned. Give both the same partition count "
+            f"(kafka-topics --alter --partitions {max(rows, deliveries)}) before starting workers."
+        )
+
+
+def check_migrations(url: str) -> None:
+    from streams.migrate import pending
+
+    with connect(url) as conn:
+        todo = pending(conn)
+    if todo:
+        raise ConfigurationError(
+            f"{len(todo)} migrations pending ({todo[0].path.name}…): run `leadstream migrate`"
+        )
+
+
+def create_app(settings: Settings) -> faust.App:
+    url = settings.database_url.get_secret_value()
+    app = faust.App(
+        settings.worker_group,
+        broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_max_poll_records=settings.batch_size,
+        stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+        web_enabled=True,
+        web_port=settings.worker_web_port,
+        web_bind="127.0.0.1",
+        datadir=settings.worker_datadir,
+        producer_acks=-1,
+    )
+
+    def connect_db() -> psycopg.Connection:
+        return connect(url, application_name="leadstream-worker")
+
+    producer = EventProducer(settings)
+    dead = KafkaDeadLetters(producer)
+    batches = BatchProcessor(settings, connect_db, dead)
+    control = ControlProcessor(settings, connect_db, dead)
+
+    # Import rows and deliveries share one agent: co-partitioned, one partition's events about
+    # one identity are applied by one consumer, in order, in one transaction per batch.
+    leads_topic = app.topic(settings.topic_rows, settings.topic_deliveries, key_type=bytes, value_type=bytes)
+    control_topic = app.topic(settings.topic_control, key_type=bytes, value_type=bytes)
+
+    @app.agent(leads_topic, concurrency=1)
+    async def apply_leads(stream: Any) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            await batches.handle([e.message for e in events])
+
+    @app.agent(control_topic, concurrency=1)
+    async def apply_control(stream: Any) -> None:
+        async for events in stream.take_events(100, within=0.2):
+            await control.handle([e.message for e in events])
+
+    relay_state: dict[str, Any] = {"conn": None}
+
+    def relay_sync() -> int:
+        conn = relay_state["conn"]
+        if conn is None or conn.closed or conn.broken:
+            conn = relay_state["conn"] = connect(url, application_name="leadstream-relay")
+        total = 0
+        while (n := relay_once(conn, producer.publish_all, settings.outbox_batch)) > 0:
+            total += n
+        return total
+
+    @app.timer(interval=0.5)
+    async def relay_outbox() -> None:
+        n = await retry_forever(lambda: asyncio.to_thread(relay_sync), what="outbox relay")
+        if n:
+            metrics.OUTBOX_RELAYED.inc(n)
+
+    return app
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    """Check the topology and the schema, then run the Faust worker until stopped."""
+    ensure_topics(settings)
+    check_topology(settings)
+    check_migrations(settings.database_url.get_secret_value())
+    from prometheus_client import start_http_server
+
+    start_http_server(settings.metrics_port, addr="127.0.0.1")
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel)
+    worker.execute_from_commandline()

@@ -1,0 +1,8 @@
+"""The ``leadstream`` command line: one typer app, each command group in its own module."""
+
+from __future__ import annotations
+
+from streams.cli import imports, ops  # noqa: F401  (registers the commands)
+from streams.cli.base import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,172 @@
+"""The worker's batch handling: decode, dead-letter the undecodable, apply the rest in one
+transaction (retried in place), and only then let Faust acknowledge the batch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from processors.errors import InfrastructureError, InvalidEventError
+from schemas.codec import decode, decode_control
+from schemas.events import CampaignDelivered, LeadImportRow
+from streams import metrics
+from streams.imports_repo import ImportsRepository
+from streams.repository import BatchReport, LeadRepository
+from streams.retry import retry_forever
+from streams.settings import Settings
+from streams.work import WorkItem, delivery_item, import_row_item
+
+log = logging.getLogger(__name__)
+
+MAX_VALUE_BYTES = 1_000_000
+
+
+class Record(Protocol):
+    """What the processor needs of a consumed record (a Faust event's message, or a test's)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+    reason: str
+    detail: str
+
+    def headers(self) -> list[tuple[str, str | bytes | None]]:
+        return [
+            ("dlq.reason", self.reason.encode()),
+            ("dlq.detail", self.detail.encode()[:2000]),
+            ("dlq.source.topic", self.record.topic.encode()),
+            ("dlq.source.partition", str(self.record.partition).encode()),
+            ("dlq.source.offset", str(self.record.offset).encode()),
+            ("dlq.failed_at", str(int(time.time() * 1000)).encode()),
+        ]
+
+
+class DeadLetterSink(Protocol):
+    def publish_dead(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+def decode_record(record: Record, settings: Settings) -> WorkItem:
+    value = record.value
+    if value is not None and len(value) > MAX_VALUE_BYTES:
+        raise InvalidEventError("too_large", f"{len(value)} bytes > {MAX_VALUE_BYTES}")
+    if record.topic == settings.topic_deliveries:
+        item = delivery_item(decode(CampaignDelivered, value))
+        if not item.row.identities:
+            raise InvalidEventError("invalid_identifier", "channel_identifier does not normalise")
+        return item
+    return import_row_item(decode(LeadImportRow, value))
+
+
+class BatchProcessor:
+    """Owns the lead repository's connection; one batch at a time (agent concurrency 1)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        connect: Callable[[], Any],
+        dead_letters: DeadLetterSink,
+    ) -> None:
+        self.settings = settings
+        self._connect = connect
+        self._dead = dead_letters
+        self._repo: LeadRepository | None = None
+
+    def _repository(self) -> LeadRepository:
+        if self._repo is None or self._repo.conn.closed or self._repo.conn.broken:
+            self._repo = LeadRepository(self._connect(), lead_events_topic=self.settings.topic_lead_events)
+        return self._repo
+
+    def _reset(self, _e: InfrastructureError) -> None:
+        if self._repo is not None and (self._repo.conn.closed or self._repo.conn.broken):
+            self._repo = None
+
+    def split(self, records: Sequence[Record]) -> tuple[list[WorkItem], list[DeadLetter]]:
+        items: list[WorkItem] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            try:
+                items.append(decode_record(record, self.settings))
+            except InvalidEventError as e:
+                dead.append(DeadLetter(record, e.reason, e.detail))
+        return items, dead
+
+    def apply_sync(self, items: Sequence[WorkItem]) -> BatchReport:
+        return self._repository().apply_batch(items)
+
+    async def handle(self, records: Sequence[Record]) -> BatchReport | None:
+        """Process one batch; returns only when it is committed (dead letters published first)."""
+        started = time.perf_counter()
+        items, dead = self.split(records)
+        if dead:
+            await retry_forever(
+                lambda: asyncio.to_thread(self._dead.publish_dead, dead),
+                what="dead-letter publish",
+                initial=self.settings.retry_initial_s,
+                maximum=self.settings.retry_max_s,
+            )
+            metrics.DEAD_LETTERS.inc(len(dead))
+            for d in dead:
+                log.warning(
+                    "dead letter %s[%d]@%d: %s", d.record.topic, d.record.partition, d.record.offset, d.reason
+                )
+        if not items:
+            return None
+        report = await retry_forever(
+            lambda: asyncio.to_thread(self.apply_sync, items),
+            what=f"batch of {len(items)}",
+            initial=self.settings.retry_initial_s,
+            maximum=self.settings.retry_max_s,
+            on_failure=self._reset,
+        )
+        metrics.observe_batch(report, time.perf_counter() - started)
+        return report
+
+
+class ControlProcessor:
+    """Applies import lifecycle events (started, sealed, cancelled)."""
+
+    def __init__(self, settings: Settings, connect: Callable[[], Any], dead_letters: DeadLetterSink):
+        self.settings = settings
+        self._connect = connect
+        self._dead = dead_letters
+        self._repo: ImportsRepository | None = None
+
+    def _repository(self) -> ImportsRepository:
+        if self._repo is None or self._repo.conn.closed or self._repo.conn.broken:
+            self._repo = ImportsRepository(self._connect(), lead_events_topic=self.settings.topic_lead_events)
+        return self._repo
+
+    def apply_sync(self, events: Sequence[Any]) -> list[str]:
+        done: list[str] = []
+        for event in events:
+            done += self._repository().apply_control(event)
+        return done
+
+    async def handle(self, records: Sequence[Record]) -> list[str]:
+        events, dead = [], []
+        for record in records:
+            try:
+                events.append(decode_control(record.value))
+            except InvalidEventError as e:
+                dead.append(DeadLetter(record, e.reason, e.detail))
+        if dead:
+            await retry_forever(
+                lambda: asyncio.to_thread(self._dead.publish_dead, dead), what="dead-letter publish"
+            )
+            metrics.DEAD_LETTERS.inc(len(dead))
+        if not events:
+            return []
+        return await retry_forever(
+            lambda: asyncio.to_thread(self.apply_sync, events), what="import control events"
+        )

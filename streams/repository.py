@@ -1,0 +1,500 @@
+"""Apply one batch of import rows and deliveries to PostgreSQL in a single transaction."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import psycopg
+
+from processors.decide import decide_batch
+from processors.errors import ConcurrentWriteError
+from processors.model import (
+    PROFILE_FIELDS,
+    BatchPlan,
+    IdentityKey,
+    LeadState,
+    Outcome,
+    RowInput,
+    identity_key,
+)
+from streams import sqlcopy
+from streams.db import translated
+from streams.imports_repo import complete_ready_imports
+from streams.outbox import OutboxRow, lead_event, write_outbox
+from streams.work import DeliveryItem, ImportRowItem, WorkItem
+
+_PROFILE_COLS = ", ".join(PROFILE_FIELDS)
+_COUNTED = ("created", "updated", "unchanged", "rejected", "skipped_existing", "cancelled")
+
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_identities (
+    org_id text, channel text, channel_identifier text, lead_id bigint, opted_out boolean
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_lead_updates (
+    org_id text, lead_id bigint, first_name text, last_name text, full_name text, email text,
+    phone text, company text, city text, country text, attributes jsonb
+) ON COMMIT DELETE ROWS;
+"""
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What one committed batch did: for metrics, logs and tests."""
+
+    items: int = 0
+    duplicates: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0
+    completed_imports: list[str] = field(default_factory=list)
+
+
+class LeadRepository:
+    """Owns one connection; every public call is one transaction."""
+
+    def __init__(self, conn: psycopg.Connection, *, lead_events_topic: str = "lead_events") -> None:
+        self.conn = conn
+        self.lead_events_topic = lead_events_topic
+        self._staged = False
+
+    def apply_batch(self, items: Sequence[WorkItem]) -> BatchReport:
+        """Decide and write a batch; a re-delivered row or delivery is recognised and skipped."""
+        with translated(), self.conn.transaction(), self.conn.cursor() as cur:
+            if not self._staged:
+                cur.execute(_STAGING)
+                self._staged = True
+            return self._apply(cur, items)
+
+    # -- the transaction body -------------------------------------------------------------
+
+    def _apply(self, cur: psycopg.Cursor, items: Sequence[WorkItem]) -> BatchReport:
+        report = BatchReport(items=len(items))
+        fresh = self._unprocessed(cur, _dedupe(items))
+        report.duplicates = len(items) - len(fresh)
+        cancelled = self._cancelled_imports(cur, fresh)
+        live = [
+            it
+            for it in fresh
+            if not (isinstance(it, ImportRowItem) and (it.row.org_id, it.import_id) in cancelled)
+        ]
+        rows = [it.row for it in live]
+        owners, opted_out = self._owners(cur, rows)
+        leads = self._lock_leads(cur, rows, owners)
+        plan = decide_batch(rows, owners, leads, self._new_ids(cur, rows, owners), opted_out)
+
+        by_ref = {it.row.ref: it for it in live}
+        self._insert_leads(cur, plan, by_ref)
+        self._update_leads(cur, plan)
+        self._insert_identities(cur, plan)
+        self._apply_opt_outs(cur, plan)
+        results = {r.ref: r for r in plan.results}
+        self._write_row_results(cur, fresh, results, cancelled)
+        self._write_deliveries(cur, live, results)
+        self._write_conflicts(cur, plan, by_ref)
+        self._write_lead_events(cur, plan, by_ref)
+        report.completed_imports = self._count_imports(cur, fresh, results, cancelled)
+
+        for r in plan.results:
+            report.outcomes[r.outcome.value] = report.outcomes.get(r.outcome.value, 0) + 1
+        n_cancelled = len(fresh) - len(live)
+        if n_cancelled:
+            report.outcomes[Outcome.CANCELLED.value] = n_cancelled
+        report.conflicts = len(plan.conflicts)
+        return report
+
+    def _unprocessed(self, cur: psycopg.Cursor, items: list[WorkItem]) -> list[WorkItem]:
+        imports = [it for it in items if isinstance(it, ImportRowItem)]
+        deliveries = [it for it in items if isinstance(it, DeliveryItem)]
+        done: set[str] = set()
+        if imports:
+            cur.execute(
+                "SELECT r.import_id || ':' || r.row_number FROM import_row_results r"
+                " JOIN unnest(%s::text[], %s::text[], %s::bigint[]) AS b(org_id, import_id, row_number)"
+                " USING (org_id, import_id, row_number)",
+                (
+                    [it.row.org_id for it in imports],
+                    [it.import_id for it in imports],
+                    [it.row_number for it in imports],
+                ),
+            )
+            done.update(r[0] for r in cur)
+        if deliveries:
+            cur.execute(
+                "SELECT d.event_id FROM processed_deliveries d"
+                " JOIN unnest(%s::text[], %s::text[]) AS b(org_id, event_id) USING (org_id, event_id)",
+                ([it.row.org_id for it in deliveries], [it.row.ref for it in deliveries]),
+            )
+            done.update(r[0] for r in cur)
+        return [it for it in items if _ledger_key(it) not in done]
+
+    def _cancelled_imports(self, cur: psycopg.Cursor, items: list[WorkItem]) -> set[tuple[str, str]]:
+        keys = {(it.row.org_id, it.import_id) for it in items if isinstance(it, ImportRowItem)}
+        if not keys:
+            return set()
+        orgs, ids = zip(*keys, strict=True)
+        cur.execute(
+            "SELECT i.org_id, i.import_id FROM imports i"
+            " JOIN unnest(%s::text[], %s::text[]) AS b(org_id, import_id) USING (org_id, import_id)"
+            " WHERE i.status = 'cancelled'",
+            (list(orgs), list(ids)),
+        )
+        return {(r[0], r[1]) for r in cur}
+
+    def _owners(
+        self, cur: psycopg.Cursor, rows: list[RowInput]
+    ) -> tuple[dict[IdentityKey, int], frozenset[IdentityKey]]:
+        keys = {identity_key(r.org_id, i) for r in rows for i in r.identities}
+        if not keys:
+            return {}, frozenset()
+        orgs, channels, idents = (list(c) for c in zip(*keys, strict=True))
+        cur.execute(
+            "SELECT c.org_id, c.channel, c.channel_identifier, c.lead_id, c.opted_out"
+            " FROM channel_identities c"
+            " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS b(org_id, channel, channel_identifier)"
+            " USING (org_id, channel, channel_identifier)",
+            (orgs, channels, idents),
+        )
+        owners: dict[IdentityKey, int] = {}
+        opted: set[IdentityKey] = set()
+        for org, channel, ident, lead_id, opted_out in cur:
+            owners[(org, channel, ident)] = lead_id
+            if opted_out:
+                opted.add((org, channel, ident))
+        return owners, frozenset(opted)
+
+    def _lock_leads(
+        self, cur: psycopg.Cursor, rows: list[RowInput], owners: dict[IdentityKey, int]
+    ) -> dict[int, LeadState]:
+        """Read and row-lock the leads that rows match by primary identity (no lost updates)."""
+        wanted = sorted(
+            {
+                (r.org_id, owners[k])
+                for r in rows
+                if r.primary is not None and (k := identity_key(r.org_id, r.primary)) in owners
+            }
+        )
+        if not wanted:
+            return {}
+        cur.execute(
+            f"SELECT l.org_id, l.lead_id, {_PROFILE_COLS}, l.attributes FROM leads l"
+            " JOIN unnest(%s::text[], %s::bigint[]) AS b(org_id, lead_id) USING (org_id, lead_id)"
+            " ORDER BY l.org_id, l.lead_id FOR UPDATE OF l",
+            ([w[0] for w in wanted], [w[1] for w in wanted]),
+        )
+        leads: dict[int, LeadState] = {}
+        n = len(PROFILE_FIELDS)
+        for rec in cur:
+            profile = {f: v for f, v in zip(PROFILE_FIELDS, rec[2 : 2 + n], strict=True) if v}
+            leads[rec[1]] = LeadState(rec[1], rec[0], profile, dict(rec[2 + n] or {}))
+        return leads
+
+    def _new_ids(
+        self, cur: psycopg.Cursor, rows: list[RowInput], owners: dict[IdentityKey, int]
+    ) -> itertools.chain[int]:
+        # An upper bound: rows whose primary identity has no owner yet may each create a lead.
+        unowned = {
+            identity_key(r.org_id, r.primary)
+            for r in rows
+            if r.primary is not None and identity_key(r.org_id, r.primary) not in owners
+        }
+        if not unowned:
+            return itertools.chain()
+        cur.execute("SELECT nextval('leads_lead_id_seq') FROM generate_series(1, %s)", (len(unowned),))
+        return itertools.chain(r[0] for r in cur.fetchall())
+
+    def _insert_leads(self, cur: psycopg.Cursor, plan: BatchPlan, by_ref: dict[str, WorkItem]) -> None:
+        if not plan.created:
+            return
+        sources = {
+            r.lead_id: ("campaign_delivered" if isinstance(by_ref[r.ref], DeliveryItem) else "import")
+            for r in plan.results
+            if r.outcome is Outcome.CREATED
+        }
+        sqlcopy.copy_rows(
+            cur,
+            "leads",
+            ("org_id", "lead_id", *PROFILE_FIELDS, "attributes", "source"),
+            ("text", "int8", *(["text"] * len(PROFILE_FIELDS)), "jsonb", "text"),
+            (
+                (
+                    lead.org_id,
+                    lead.lead_id,
+                    *(lead.profile.get(f) for f in PROFILE_FIELDS),
+                    lead.attributes,
+                    sources[lead.lead_id],
+                )
+                for lead in plan.created.values()
+            ),
+        )
+
+    def _update_leads(self, cur: psycopg.Cursor, plan: BatchPlan) -> None:
+        if not plan.updated:
+            return
+        sqlcopy.copy_rows(
+            cur,
+            "stage_lead_updates",
+            ("org_id", "lead_id", *PROFILE_FIELDS, "attributes"),
+            ("text", "int8", *(["text"] * len(PROFILE_FIELDS)), "jsonb"),
+            (
+                (lead.org_id, lead.lead_id, *(lead.profile.get(f) for f in PROFILE_FIELDS), lead.attributes)
+                for lead in plan.updated.values()
+            ),
+        )
+        sets = ", ".join(f"{f} = s.{f}" for f in (*PROFILE_FIELDS, "attributes"))
+        cur.execute(
+            f"UPDATE leads l SET {sets}, updated_at = now() FROM stage_lead_updates s"
+            " WHERE l.org_id = s.org_id AND l.lead_id = s.lead_id"
+        )
+
+    def _insert_identities(self, cur: psycopg.Cursor, plan: BatchPlan) -> None:
+        if not plan.new_identities:
+            return
+        sqlcopy.copy_rows(
+            cur,
+            "stage_identities",
+            ("org_id", "channel", "channel_identifier", "lead_id", "opted_out"),
+            ("text", "text", "text", "int8", "bool"),
+            (
+                (n.org_id, n.identity.channel, n.identity.identifier, n.lead_id, n.opted_out)
+                for n in plan.new_identities
+            ),
+        )
+        cur.execute(
+            "INSERT INTO channel_identities (org_id, channel, channel_identifier, lead_id, opted_out)"
+            " SELECT org_id, channel, channel_identifier, lead_id, opted_out FROM stage_identities"
+            " ON CONFLICT (org_id, channel, channel_identifier) DO NOTHING"
+        )
+        if cur.rowcount != len(plan.new_identities):
+            # Another worker claimed an identity after we read the owners: decide again.
+            raise ConcurrentWriteError(
+                f"{len(plan.new_identities) - cur.rowcount} identities were claimed concurrently"
+            )
+
+    def _apply_opt_outs(self, cur: psycopg.Cursor, plan: BatchPlan) -> None:
+        if not plan.opt_outs:
+            return
+        cur.execute(
+            "UPDATE channel_identities c SET opted_out = true"
+            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS b(org_id, channel, channel_identifier)"
+            " WHERE c.org_id = b.org_id AND c.channel = b.channel"
+            " AND c.channel_identifier = b.channel_identifier",
+            (
+                [o for o, _ in plan.opt_outs],
+                [i.channel for _, i in plan.opt_outs],
+                [i.identifier for _, i in plan.opt_outs],
+            ),
+        )
+
+    def _write_row_results(
+        self,
+        cur: psycopg.Cursor,
+        fresh: list[WorkItem],
+        results: dict,
+        cancelled: set[tuple[str, str]],
+    ) -> None:
+        rows: list[tuple[object, ...]] = []
+        for it in fresh:
+            if not isinstance(it, ImportRowItem):
+                continue
+            res = results.get(it.row.ref)
+            if res is None:  # the import was cancelled before this row was processed
+                rows.append((it.row.org_id, it.import_id, it.row_number, "cancelled", None, None, 0, None))
+                continue
+            keep_raw = res.outcome is Outcome.REJECTED or res.conflicts
+            raw = (it.raw or {**it.row.profile, **it.row.attributes}) if keep_raw else None
+            rows.append(
+                (
+                    it.row.org_id,
+                    it.import_id,
+                    it.row_number,
+                    res.outcome.value,
+                    res.lead_id,
+                    res.reason,
+                    res.conflicts,
+                    raw,
+                )
+            )
+        if rows:
+            sqlcopy.copy_rows(
+                cur,
+                "import_row_results",
+                (
+                    "org_id",
+                    "import_id",
+                    "row_number",
+                    "outcome",
+                    "lead_id",
+                    "reason",
+                    "conflicts",
+                    "row_data",
+                ),
+                ("text", "text", "int8", "text", "int8", "text", "int4", "jsonb"),
+                rows,
+            )
+
+    def _write_deliveries(self, cur: psycopg.Cursor, live: list[WorkItem], results: dict) -> None:
+        deliveries = [it for it in live if isinstance(it, DeliveryItem)]
+        if not deliveries:
+            return
+        sqlcopy.copy_rows(
+            cur,
+            "processed_deliveries",
+            ("org_id", "event_id", "campaign_id", "lead_id", "outcome", "delivered_at"),
+            ("text", "text", "text", "int8", "text", "timestamptz"),
+            (
+                (
+                    d.row.org_id,
+                    d.row.ref,
+                    d.campaign_id,
+                    results[d.row.ref].lead_id,
+                    results[d.row.ref].outcome.value,
+                    d.delivered_at,
+                )
+                for d in deliveries
+            ),
+        )
+        touched = [
+            (d.row.org_id, results[d.row.ref].lead_id, d.delivered_at)
+            for d in deliveries
+            if results[d.row.ref].lead_id is not None
+        ]
+        if touched:
+            cur.execute(
+                "UPDATE leads l SET delivery_count = l.delivery_count + d.n,"
+                " last_delivered_at = GREATEST(l.last_delivered_at, d.last_at)"
+                " FROM (SELECT org_id, lead_id, count(*) AS n, max(at) AS last_at"
+                "       FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[]) AS u(org_id, lead_id, at)"
+                "       GROUP BY org_id, lead_id) d"
+                " WHERE l.org_id = d.org_id AND l.lead_id = d.lead_id",
+                ([t[0] for t in touched], [t[1] for t in touched], [t[2] for t in touched]),
+            )
+
+    def _write_conflicts(self, cur: psycopg.Cursor, plan: BatchPlan, by_ref: dict[str, WorkItem]) -> None:
+        if not plan.conflicts:
+            return
+
+        def origin(ref: str) -> tuple[str | None, int | None]:
+            it = by_ref[ref]
+            return (it.import_id, it.row_number) if isinstance(it, ImportRowItem) else (None, None)
+
+        sqlcopy.copy_rows(
+            cur,
+            "identity_conflicts",
+            (
+                "org_id",
+                "event_id",
+                "import_id",
+                "row_number",
+                "channel",
+                "channel_identifier",
+                "owner_lead_id",
+                "row_lead_id",
+            ),
+            ("text", "text", "text", "int8", "text", "text", "int8", "int8"),
+            (
+                (
+                    c.org_id,
+                    c.ref,
+                    *origin(c.ref),
+                    c.identity.channel,
+                    c.identity.identifier,
+                    c.owner_lead_id,
+                    c.row_lead_id,
+                )
+                for c in plan.conflicts
+            ),
+        )
+
+    def _write_lead_events(self, cur: psycopg.Cursor, plan: BatchPlan, by_ref: dict[str, WorkItem]) -> None:
+        now = datetime.now(UTC)
+        topic = self.lead_events_topic
+        events: list[OutboxRow] = []
+        for r in plan.results:
+            if r.outcome not in (Outcome.CREATED, Outcome.UPDATED):
+                continue
+            it = by_ref[r.ref]
+            import_id = it.import_id if isinstance(it, ImportRowItem) else None
+            kind = "lead_created" if r.outcome is Outcome.CREATED else "lead_updated"
+            event_id = f"{kind}:{it.row.org_id}:{r.lead_id}" if kind == "lead_created" else f"{kind}:{r.ref}"
+            source = "campaign_delivered" if import_id is None else "import"
+            events.append(
+                lead_event(
+                    topic,
+                    event_id=event_id,
+                    kind=kind,
+                    org_id=it.row.org_id,
+                    lead_id=r.lead_id,
+                    import_id=import_id,
+                    at=now,
+                    data={"source": source, "ref": r.ref},
+                )
+            )
+        for c in plan.conflicts:
+            it = by_ref[c.ref]
+            events.append(
+                lead_event(
+                    topic,
+                    event_id=f"identity_conflict:{c.ref}:{c.identity.channel}:{c.identity.identifier}",
+                    kind="identity_conflict",
+                    org_id=c.org_id,
+                    lead_id=c.row_lead_id,
+                    import_id=it.import_id if isinstance(it, ImportRowItem) else None,
+                    at=now,
+                    data={"channel": c.identity.channel, "owner_lead_id": c.owner_lead_id, "ref": c.ref},
+                )
+            )
+        write_outbox(cur, events)
+
+    def _count_imports(
+        self,
+        cur: psycopg.Cursor,
+        fresh: list[WorkItem],
+        results: dict,
+        cancelled: set[tuple[str, str]],
+    ) -> list[str]:
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for it in fresh:
+            if not isinstance(it, ImportRowItem):
+                continue
+            c = counts.setdefault((it.row.org_id, it.import_id), dict.fromkeys((*_COUNTED, "conflicts"), 0))
+            res = results.get(it.row.ref)
+            c["cancelled" if res is None else res.outcome.value] += 1
+            c["conflicts"] += 0 if res is None else res.conflicts
+        if not counts:
+            return []
+        keys = sorted(counts)  # a fixed lock order across concurrent workers
+        cols = (*_COUNTED, "conflicts")
+        cur.execute(
+            f"INSERT INTO imports (org_id, import_id, processed, {', '.join(cols)})"
+            f" SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[],"
+            f" {', '.join(['%s::bigint[]'] * len(cols))})"
+            " ORDER BY 1, 2"
+            " ON CONFLICT (org_id, import_id) DO UPDATE SET"
+            " processed = imports.processed + EXCLUDED.processed, "
+            + ", ".join(f"{c} = imports.{c} + EXCLUDED.{c}" for c in cols)
+            + ", updated_at = now()",
+            (
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [sum(counts[k][c] for c in _COUNTED) for k in keys],
+                *([counts[k][c] for k in keys] for c in cols),
+            ),
+        )
+        return complete_ready_imports(cur, keys, self.lead_events_topic)
+
+
+def _dedupe(items: Iterable[WorkItem]) -> list[WorkItem]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        key = _ledger_key(it)
+        if key not in seen:
+            seen.add(key)
+            out.append(it)
+    return out
+
+
+def _ledger_key(it: WorkItem) -> str:
+    return f"{it.import_id}:{it.row_number}" if isinstance(it, ImportRowItem) else it.row.ref

@@ -1,0 +1,76 @@
+"""Decoded events as work items for the repository, and their conversion to the core's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from processors.model import Identity, RejectReason, RowInput
+from processors.normalize import is_normalised, normalize_email, normalize_identifier
+from schemas.events import CampaignDelivered, LeadImportRow
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRowItem:
+    row: RowInput
+    import_id: str
+    row_number: int
+    raw: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryItem:
+    row: RowInput
+    campaign_id: str
+    delivered_at: datetime
+
+
+WorkItem = ImportRowItem | DeliveryItem
+
+
+def import_row_item(event: LeadImportRow) -> ImportRowItem:
+    identities = tuple(Identity(i.channel, i.identifier) for i in event.identities)
+    rejection = event.rejection
+    # Producers in other languages must send identities already normalised: comparing a
+    # non-normalised identifier would create a second lead for the same person.
+    if rejection is None and not all(is_normalised(i.channel, i.identifier) for i in identities):
+        rejection = RejectReason.IDENTITY_NOT_NORMALISED.value
+    row = RowInput(
+        ref=event.event_id,
+        org_id=event.org_id,
+        identities=identities,
+        profile=dict(event.profile),
+        attributes=dict(event.attributes),
+        mode=event.mode,
+        operation=event.operation,
+        rejection=rejection,
+        opted_out=frozenset(Identity(i.channel, i.identifier) for i in event.opted_out),
+    )
+    raw = event.raw
+    if rejection is not None and raw is None:
+        raw = {**event.profile, **event.attributes}
+    return ImportRowItem(row, event.import_id, event.row_number, raw)
+
+
+def delivery_item(event: CampaignDelivered) -> DeliveryItem:
+    """A delivery creates or touches the lead of its one identity; contact data is profile only."""
+    identifier = normalize_identifier(event.channel, event.channel_identifier, event.default_region)
+    identities = (Identity(event.channel, identifier),) if identifier else ()
+    contact = event.contact
+    profile: dict[str, str] = {}
+    for name in ("first_name", "last_name", "phone"):
+        value = getattr(contact, name)
+        if value and value.strip():
+            profile[name] = value.strip()
+    if contact.email and contact.email.strip():
+        profile["email"] = normalize_email(contact.email) or contact.email.strip()
+    row = RowInput(
+        ref=event.event_id,
+        org_id=event.org_id,
+        identities=identities,
+        profile=profile,
+        attributes=dict(contact.attributes),
+        mode="fill",
+        operation="upsert",
+    )
+    return DeliveryItem(row, event.campaign_id, event.delivered_at)

@@ -1,0 +1,219 @@
+"""An isolated leadstream stack per test: its own database, topics, consumer group and workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from processors.contact import ImportOptions
+from processors.mapping import map_headers, parse_overrides
+from streams.importer import PublishReport, publish_import
+from streams.imports_repo import ImportSummary, get_import
+from streams.kafka import EventProducer, admin, ensure_topics, topic_specs
+from streams.migrate import migrate
+from streams.readers import open_table
+from streams.settings import Settings
+from tests.integration.servers import ROOT, Servers
+
+T = TypeVar("T")
+
+
+def wait_for(
+    check: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.2, what: str = "condition"
+) -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class WorkerProcess:
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class Stack:
+    servers: Servers
+    name: str
+    settings: Settings
+    database_url: str
+    tmp: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    # -- database ------------------------------------------------------------------------
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.database_url, autocommit=True)
+
+    def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        return self.query(sql, params)[0][0]
+
+    def import_summary(self, import_id: str) -> ImportSummary | None:
+        with psycopg.connect(self.database_url) as conn:
+            return get_import(conn, import_id)
+
+    def wait_import(self, import_id: str, timeout: float = 120.0) -> ImportSummary:
+        def done() -> ImportSummary | None:
+            s = self.import_summary(import_id)
+            self.assert_workers_alive()
+            return s if s is not None and s.status in ("completed", "failed", "cancelled") else None
+
+        return wait_for(done, timeout, what=f"import {import_id} to complete")
+
+    # -- kafka ---------------------------------------------------------------------------
+    def producer(self) -> EventProducer:
+        return EventProducer(self.settings)
+
+    def publish_file(
+        self, path: Path, org_id: str = "org-1", *, mapping: list[str] | None = None, **options: Any
+    ) -> PublishReport:
+        table = open_table(path)
+        try:
+            return publish_import(
+                table,
+                map_headers(table.header, parse_overrides(mapping or [])),
+                org_id=org_id,
+                options=ImportOptions(**options),
+                settings=self.settings,
+                producer=self.producer(),
+            )
+        finally:
+            table.close()
+
+    # -- workers -------------------------------------------------------------------------
+    def env(self, **overrides: Any) -> dict[str, str]:
+        s = self.settings.model_copy(
+            update={
+                "worker_web_port": free_port(),
+                "metrics_port": free_port(),
+                **overrides,
+            }
+        )
+        return {**os.environ, **s.to_env(), "PYTHONUNBUFFERED": "1"}
+
+    def start_worker(self, **overrides: Any) -> WorkerProcess:
+        n = len(self.workers)
+        log_path = self.tmp / f"worker-{n}.log"
+        env = self.env(worker_datadir=str(self.tmp / f"faust-{n}"), **overrides)
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        worker = WorkerProcess(proc, log_path)
+        self.workers.append(worker)
+        return worker
+
+    def assert_workers_alive(self) -> None:
+        for w in self.workers:
+            code = w.proc.poll()
+            if code is not None and code not in (0, -signal.SIGKILL, -signal.SIGTERM):
+                raise AssertionError(f"worker exited {code}:\n{w.log()[-4000:]}")
+
+    def stop_workers(self) -> None:
+        for w in self.workers:
+            w.stop()
+
+
+def table_checksums(stack: Stack) -> dict[str, str]:
+    """Content checksums of the lead tables, ignoring timestamps: equal means the same state."""
+    queries = {
+        "leads": "SELECT md5(string_agg(concat_ws('|', org_id, lead_id, first_name, last_name,"
+        " full_name, email, phone, company, city, country, attributes::text, source,"
+        " delivery_count), ',' ORDER BY org_id, lead_id)) FROM leads",
+        "channel_identities": "SELECT md5(string_agg(concat_ws('|', org_id, channel,"
+        " channel_identifier, lead_id, opted_out), ',' ORDER BY org_id, channel,"
+        " channel_identifier)) FROM channel_identities",
+        "import_row_results": "SELECT md5(string_agg(concat_ws('|', org_id, import_id, row_number,"
+        " outcome, lead_id, reason, conflicts), ',' ORDER BY org_id, import_id, row_number))"
+        " FROM import_row_results",
+        "identity_conflicts": "SELECT md5(string_agg(concat_ws('|', org_id, event_id, channel,"
+        " channel_identifier, owner_lead_id, row_lead_id), ',' ORDER BY org_id, event_id,"
+        " channel, channel_identifier)) FROM identity_conflicts",
+        "imports": "SELECT md5(string_agg(concat_ws('|', org_id, import_id, status, total_rows,"
+        " processed, created, updated, unchanged, rejected, skipped_existing, cancelled,"
+        " conflicts), ',' ORDER BY org_id, import_id)) FROM imports",
+    }
+    return {name: str(stack.scalar(sql)) for name, sql in queries.items()}
+
+
+@contextmanager
+def make_stack(servers: Servers, tmp: Path, partitions: int = 4) -> Iterator[Stack]:
+    name = f"t{uuid.uuid4().hex[:10]}"
+    base = conninfo_to_dict(servers.database_url)
+    with psycopg.connect(servers.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    db_url = make_conninfo(**{**base, "dbname": name})
+    settings = Settings(
+        kafka_bootstrap_servers=servers.bootstrap,
+        database_url=db_url,
+        topic_rows=f"{name}.lead_import_row",
+        topic_deliveries=f"{name}.campaign_delivered",
+        topic_control=f"{name}.lead_import_control",
+        topic_lead_events=f"{name}.lead_events",
+        worker_group=f"{name}-worker",
+        partitions=partitions,
+        batch_size=1000,
+        batch_within_s=0.2,
+    )
+    with psycopg.connect(db_url) as conn:
+        migrate(conn)
+    ensure_topics(settings)
+    stack = Stack(servers, name, settings, db_url, tmp)
+    try:
+        yield stack
+    finally:
+        stack.stop_workers()
+        for w in stack.workers:
+            w.kill()
+        admin(settings).delete_topics([s.name for s in topic_specs(settings)])
+        with psycopg.connect(servers.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
