@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from processors.mapping import ATTRIBUTE_PREFIX, EXT_PREFIX, IGNORE, ColumnMapping
+from processors.mapping import ATTRIBUTE_PREFIX, EXT_PREFIX, IGNORE, OPTED_OUT, ColumnMapping
 from processors.model import EMAIL, Identity, Mode, Operation
 from processors.normalize import normalize_email, normalize_external_id, normalize_phone
 
 DEFAULT_MATCH_ON: tuple[str, ...] = ("ext", "email", "phone", "whatsapp", "sms")
 NO_MATCHABLE_IDENTITY = "no_matchable_identity"
 NO_VALID_IDENTITY = "no_valid_identity"
+# Consent cells that keep consent; any other non-blank value (yes, true, x, a date) opts out.
+_CONSENTING = frozenset({"no", "n", "false", "f", "0", "off", "subscribed", "opted in", "none", "-"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Contact:
     profile: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
     rejection: str | None = None
+    opted_out: tuple[Identity, ...] = ()  # identities the row says must not be messaged
 
     @property
     def primary(self) -> Identity | None:
@@ -57,12 +60,15 @@ def build_contact(values: Sequence[str], mapping: ColumnMapping, options: Import
     profile: dict[str, str] = {}
     attributes: dict[str, str] = {}
     found: list[Identity] = []
+    opted_out = False
     for target, raw in zip(mapping.targets, values, strict=False):
         value = raw.strip() if raw else ""
         if not value or target == IGNORE:
             continue
         if target.startswith(ATTRIBUTE_PREFIX):
             attributes.setdefault(target[len(ATTRIBUTE_PREFIX) :], value)
+        elif target == OPTED_OUT:
+            opted_out = opted_out or value.casefold() not in _CONSENTING
         elif target.startswith(EXT_PREFIX):
             ext = normalize_external_id(value)
             if ext is not None:
@@ -85,7 +91,7 @@ def build_contact(values: Sequence[str], mapping: ColumnMapping, options: Import
         rejection = NO_VALID_IDENTITY
     elif match_rank(identities[0].channel, options.match_on) == len(options.match_on):
         rejection = NO_MATCHABLE_IDENTITY
-    return Contact(identities, profile, attributes, rejection)
+    return Contact(identities, profile, attributes, rejection, identities if opted_out else ())
 
 
 def partition_key(org_id: str, identity: Identity | None, fallback: str) -> bytes:

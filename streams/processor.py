@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from processors.errors import InfrastructureError, InvalidEventError
 from schemas.codec import decode, decode_control
@@ -21,8 +21,10 @@ from streams.settings import Settings
 from streams.work import WorkItem, delivery_item, import_row_item
 
 log = logging.getLogger(__name__)
+Event = TypeVar("Event", LeadImportRow, CampaignDelivered)
 
 MAX_VALUE_BYTES = 1_000_000
+_BIGINT_MAX = 2**63 - 1
 
 
 class Record(Protocol):
@@ -56,16 +58,34 @@ class DeadLetterSink(Protocol):
     def publish_dead(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
+def _has_nul(data: object) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in data.items())
+    return isinstance(data, list) and any(_has_nul(v) for v in data)
+
+
+def _storable(event: Event, value: bytes | None) -> Event:
+    """Reject what the model accepts but PostgreSQL cannot store: its batch would fail however
+    often it is retried, stalling the partition. JSON can only carry NUL as the escape \\u0000."""
+    if isinstance(event, LeadImportRow) and event.row_number > _BIGINT_MAX:
+        raise InvalidEventError("schema_invalid", f"row_number: {event.row_number} exceeds bigint")
+    if value is not None and b"\\u0000" in value and _has_nul(event.model_dump()):
+        raise InvalidEventError("schema_invalid", "a text field holds a NUL character (\\u0000)")
+    return event
+
+
 def decode_record(record: Record, settings: Settings) -> WorkItem:
     value = record.value
     if value is not None and len(value) > MAX_VALUE_BYTES:
         raise InvalidEventError("too_large", f"{len(value)} bytes > {MAX_VALUE_BYTES}")
     if record.topic == settings.topic_deliveries:
-        item = delivery_item(decode(CampaignDelivered, value))
+        item = delivery_item(_storable(decode(CampaignDelivered, value), value))
         if not item.row.identities:
             raise InvalidEventError("invalid_identifier", "channel_identifier does not normalise")
         return item
-    return import_row_item(decode(LeadImportRow, value))
+    return import_row_item(_storable(decode(LeadImportRow, value), value))
 
 
 class BatchProcessor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,8 @@ from processors.model import (
     identity_key,
 )
 from streams import sqlcopy
+from streams.analyze import Analyzer
+from streams.claims import claim_identities
 from streams.db import translated
 from streams.imports_repo import complete_ready_imports
 from streams.outbox import OutboxRow, lead_event, write_outbox
@@ -58,14 +59,19 @@ class LeadRepository:
         self.conn = conn
         self.lead_events_topic = lead_events_topic
         self._staged = False
+        self._analyzer = Analyzer()
 
     def apply_batch(self, items: Sequence[WorkItem]) -> BatchReport:
         """Decide and write a batch; a re-delivered row or delivery is recognised and skipped."""
         with translated(), self.conn.transaction(), self.conn.cursor() as cur:
             if not self._staged:
                 cur.execute(_STAGING)
-                self._staged = True
-            return self._apply(cur, items)
+            report = self._apply(cur, items)
+        # Only once committed: a rolled-back first batch (e.g. ConcurrentWriteError) drops the
+        # temp tables with it, and every retry would then fail on a missing staging table.
+        self._staged = True
+        self._analyzer.after_commit(self.conn, report.items - report.duplicates, report.completed_imports)
+        return report
 
     # -- the transaction body -------------------------------------------------------------
 
@@ -82,12 +88,21 @@ class LeadRepository:
         rows = [it.row for it in live]
         owners, opted_out = self._owners(cur, rows)
         leads = self._lock_leads(cur, rows, owners)
-        plan = decide_batch(rows, owners, leads, self._new_ids(cur, rows, owners), opted_out)
+        ids = self._new_ids(cur, rows, owners)
+        plan = decide_batch(rows, owners, leads, iter(ids), opted_out)
 
         by_ref = {it.row.ref: it for it in live}
         self._insert_leads(cur, plan, by_ref)
+
+        def redecide(lost: dict[IdentityKey, int]) -> BatchPlan:
+            # A lost primary identity turns a creation into an update of a lead this batch has
+            # neither read nor locked: only a whole retry can decide that row.
+            if any(r.primary is not None and identity_key(r.org_id, r.primary) in lost for r in rows):
+                raise ConcurrentWriteError(f"{len(lost)} identities were claimed concurrently")
+            return decide_batch(rows, {**owners, **lost}, leads, iter(ids), opted_out)
+
+        plan = claim_identities(self.conn, cur, plan, redecide)
         self._update_leads(cur, plan)
-        self._insert_identities(cur, plan)
         self._apply_opt_outs(cur, plan)
         results = {r.ref: r for r in plan.results}
         self._write_row_results(cur, fresh, results, cancelled)
@@ -111,7 +126,7 @@ class LeadRepository:
         if imports:
             cur.execute(
                 "SELECT r.import_id || ':' || r.row_number FROM import_row_results r"
-                " JOIN unnest(%s::text[], %s::text[], %s::bigint[]) AS b(org_id, import_id, row_number)"
+                " JOIN unnest(%b::text[], %b::text[], %b::bigint[]) AS b(org_id, import_id, row_number)"
                 " USING (org_id, import_id, row_number)",
                 (
                     [it.row.org_id for it in imports],
@@ -123,7 +138,7 @@ class LeadRepository:
         if deliveries:
             cur.execute(
                 "SELECT d.event_id FROM processed_deliveries d"
-                " JOIN unnest(%s::text[], %s::text[]) AS b(org_id, event_id) USING (org_id, event_id)",
+                " JOIN unnest(%b::text[], %b::text[]) AS b(org_id, event_id) USING (org_id, event_id)",
                 ([it.row.org_id for it in deliveries], [it.row.ref for it in deliveries]),
             )
             done.update(r[0] for r in cur)
@@ -136,7 +151,7 @@ class LeadRepository:
         orgs, ids = zip(*keys, strict=True)
         cur.execute(
             "SELECT i.org_id, i.import_id FROM imports i"
-            " JOIN unnest(%s::text[], %s::text[]) AS b(org_id, import_id) USING (org_id, import_id)"
+            " JOIN unnest(%b::text[], %b::text[]) AS b(org_id, import_id) USING (org_id, import_id)"
             " WHERE i.status = 'cancelled'",
             (list(orgs), list(ids)),
         )
@@ -152,7 +167,7 @@ class LeadRepository:
         cur.execute(
             "SELECT c.org_id, c.channel, c.channel_identifier, c.lead_id, c.opted_out"
             " FROM channel_identities c"
-            " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS b(org_id, channel, channel_identifier)"
+            " JOIN unnest(%b::text[], %b::text[], %b::text[]) AS b(org_id, channel, channel_identifier)"
             " USING (org_id, channel, channel_identifier)",
             (orgs, channels, idents),
         )
@@ -179,7 +194,7 @@ class LeadRepository:
             return {}
         cur.execute(
             f"SELECT l.org_id, l.lead_id, {_PROFILE_COLS}, l.attributes FROM leads l"
-            " JOIN unnest(%s::text[], %s::bigint[]) AS b(org_id, lead_id) USING (org_id, lead_id)"
+            " JOIN unnest(%b::text[], %b::bigint[]) AS b(org_id, lead_id) USING (org_id, lead_id)"
             " ORDER BY l.org_id, l.lead_id FOR UPDATE OF l",
             ([w[0] for w in wanted], [w[1] for w in wanted]),
         )
@@ -192,7 +207,7 @@ class LeadRepository:
 
     def _new_ids(
         self, cur: psycopg.Cursor, rows: list[RowInput], owners: dict[IdentityKey, int]
-    ) -> itertools.chain[int]:
+    ) -> list[int]:
         # An upper bound: rows whose primary identity has no owner yet may each create a lead.
         unowned = {
             identity_key(r.org_id, r.primary)
@@ -200,9 +215,9 @@ class LeadRepository:
             if r.primary is not None and identity_key(r.org_id, r.primary) not in owners
         }
         if not unowned:
-            return itertools.chain()
+            return []
         cur.execute("SELECT nextval('leads_lead_id_seq') FROM generate_series(1, %s)", (len(unowned),))
-        return itertools.chain(r[0] for r in cur.fetchall())
+        return [r[0] for r in cur.fetchall()]
 
     def _insert_leads(self, cur: psycopg.Cursor, plan: BatchPlan, by_ref: dict[str, WorkItem]) -> None:
         if not plan.created:
@@ -248,36 +263,12 @@ class LeadRepository:
             " WHERE l.org_id = s.org_id AND l.lead_id = s.lead_id"
         )
 
-    def _insert_identities(self, cur: psycopg.Cursor, plan: BatchPlan) -> None:
-        if not plan.new_identities:
-            return
-        sqlcopy.copy_rows(
-            cur,
-            "stage_identities",
-            ("org_id", "channel", "channel_identifier", "lead_id", "opted_out"),
-            ("text", "text", "text", "int8", "bool"),
-            (
-                (n.org_id, n.identity.channel, n.identity.identifier, n.lead_id, n.opted_out)
-                for n in plan.new_identities
-            ),
-        )
-        cur.execute(
-            "INSERT INTO channel_identities (org_id, channel, channel_identifier, lead_id, opted_out)"
-            " SELECT org_id, channel, channel_identifier, lead_id, opted_out FROM stage_identities"
-            " ON CONFLICT (org_id, channel, channel_identifier) DO NOTHING"
-        )
-        if cur.rowcount != len(plan.new_identities):
-            # Another worker claimed an identity after we read the owners: decide again.
-            raise ConcurrentWriteError(
-                f"{len(plan.new_identities) - cur.rowcount} identities were claimed concurrently"
-            )
-
     def _apply_opt_outs(self, cur: psycopg.Cursor, plan: BatchPlan) -> None:
         if not plan.opt_outs:
             return
         cur.execute(
             "UPDATE channel_identities c SET opted_out = true"
-            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS b(org_id, channel, channel_identifier)"
+            " FROM unnest(%b::text[], %b::text[], %b::text[]) AS b(org_id, channel, channel_identifier)"
             " WHERE c.org_id = b.org_id AND c.channel = b.channel"
             " AND c.channel_identifier = b.channel_identifier",
             (
@@ -365,7 +356,7 @@ class LeadRepository:
                 "UPDATE leads l SET delivery_count = l.delivery_count + d.n,"
                 " last_delivered_at = GREATEST(l.last_delivered_at, d.last_at)"
                 " FROM (SELECT org_id, lead_id, count(*) AS n, max(at) AS last_at"
-                "       FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[]) AS u(org_id, lead_id, at)"
+                "       FROM unnest(%b::text[], %b::bigint[], %b::timestamptz[]) AS u(org_id, lead_id, at)"
                 "       GROUP BY org_id, lead_id) d"
                 " WHERE l.org_id = d.org_id AND l.lead_id = d.lead_id",
                 ([t[0] for t in touched], [t[1] for t in touched], [t[2] for t in touched]),
@@ -468,8 +459,8 @@ class LeadRepository:
         cols = (*_COUNTED, "conflicts")
         cur.execute(
             f"INSERT INTO imports (org_id, import_id, processed, {', '.join(cols)})"
-            f" SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[],"
-            f" {', '.join(['%s::bigint[]'] * len(cols))})"
+            f" SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[],"
+            f" {', '.join(['%b::bigint[]'] * len(cols))})"
             " ORDER BY 1, 2"
             " ON CONFLICT (org_id, import_id) DO UPDATE SET"
             " processed = imports.processed + EXCLUDED.processed, "

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     worker_web_port: int = 6066
     worker_datadir: str = ".local/faust"
     metrics_port: int = 9464
+    metrics_interval_s: float = 5.0  # how often the lag and imports-in-progress gauges refresh
     outbox_batch: int = 5000
 
     # Producer

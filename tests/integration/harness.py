@@ -136,10 +136,10 @@ class Stack:
         )
         return {**os.environ, **s.to_env(), "PYTHONUNBUFFERED": "1"}
 
-    def start_worker(self, **overrides: Any) -> WorkerProcess:
+    def start_worker(self, extra_env: dict[str, str] | None = None, **overrides: Any) -> WorkerProcess:
         n = len(self.workers)
         log_path = self.tmp / f"worker-{n}.log"
-        env = self.env(worker_datadir=str(self.tmp / f"faust-{n}"), **overrides)
+        env = {**self.env(worker_datadir=str(self.tmp / f"faust-{n}"), **overrides), **(extra_env or {})}
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"],
@@ -217,3 +217,42 @@ def make_stack(servers: Servers, tmp: Path, partitions: int = 4) -> Iterator[Sta
         admin(settings).delete_topics([s.name for s in topic_specs(settings)])
         with psycopg.connect(servers.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Faust reads these from the environment: a worker killed with -9 is replaced within seconds,
+# not after the default 60 s session timeout.
+FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
+
+_ORG_STATE = {
+    # a lead is named by its identities, so two runs compare equal whatever ids the sequence gave
+    "leads": "SELECT count(*), md5(string_agg((w.who, l.first_name, l.last_name, l.full_name,"
+    " l.email, l.phone, l.company, l.city, l.country, l.attributes, l.source, l.delivery_count)::text,"
+    " E'\\n' ORDER BY w.who)) FROM leads l LEFT JOIN who w USING (lead_id) WHERE l.org_id = %(org)s",
+    "row_results": "SELECT count(*), md5(string_agg((i.source_name, r.row_number, r.outcome, r.reason,"
+    " r.conflicts, w.who)::text, E'\\n' ORDER BY i.source_name, r.row_number))"
+    " FROM import_row_results r JOIN imports i USING (org_id, import_id)"
+    " LEFT JOIN who w USING (lead_id) WHERE r.org_id = %(org)s",
+    "conflicts": "SELECT count(*), md5(string_agg((i.source_name, c.row_number, c.channel,"
+    " c.channel_identifier, o.who, w.who)::text, E'\\n' ORDER BY i.source_name, c.row_number,"
+    " c.channel)) FROM identity_conflicts c JOIN imports i USING (org_id, import_id)"
+    " LEFT JOIN who o ON o.lead_id = c.owner_lead_id LEFT JOIN who w ON w.lead_id = c.row_lead_id"
+    " WHERE c.org_id = %(org)s",
+    "imports": "SELECT count(*), string_agg((source_name, status, total_rows, processed, created,"
+    " updated, unchanged, rejected, skipped_existing, cancelled, conflicts)::text, ' '"
+    " ORDER BY source_name) FROM imports WHERE org_id = %(org)s",
+}
+_WHO = (
+    "WITH who AS (SELECT lead_id, string_agg(channel || ':' || channel_identifier"
+    " || CASE WHEN opted_out THEN '!' ELSE '' END, ' ' ORDER BY channel, channel_identifier) AS who"
+    " FROM channel_identities WHERE org_id = %(org)s GROUP BY lead_id) "
+)
+
+
+def org_state(stack: Stack, org_id: str) -> dict[str, str]:
+    """One org's leads, identities (with consent), row results, conflicts and import counts, as
+    ``count:checksum`` with every lead id replaced by the lead's identities and every import id
+    by its file name: equal for two runs of the same files into two orgs, or one org twice."""
+    return {
+        name: ":".join(str(v) for v in stack.query(_WHO + sql, {"org": org_id})[0])
+        for name, sql in _ORG_STATE.items()
+    }

@@ -1,0 +1,115 @@
+"""Lead events reach ``lead_events`` through the outbox with event ids, and consent only tightens."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from schemas.events import LeadEvent
+from tests.integration.datagen import write_contacts, write_seed
+from tests.integration.harness import Stack, wait_for
+from tests.integration.kafka_tools import read_topic
+
+
+def _lead_events(stack: Stack) -> list[tuple[bytes, LeadEvent]]:
+    wait_for(lambda: stack.scalar("SELECT count(*) FROM outbox") == 0, 60, what="the outbox relay")
+    return [
+        (msg.key(), LeadEvent.model_validate_json(msg.value()))
+        for msg in read_topic(stack.settings, stack.settings.topic_lead_events)
+    ]
+
+
+def test_every_change_is_one_lead_event_with_an_event_id(stack: Stack, tmp_path: Path) -> None:
+    seed, main = tmp_path / "seed.csv", tmp_path / "contacts.csv"
+    seed_counts, counts = write_seed(seed, 20), write_contacts(main, 400, seed=20)
+    stack.start_worker()
+    import_ids = []
+    for path in (seed, main):
+        report = stack.publish_file(path, "events", default_region="US")
+        assert stack.wait_import(report.import_id).status == "completed"
+        import_ids.append(report.import_id)
+
+    events = _lead_events(stack)
+    by_id = {e.event_id: e for _, e in events}
+    assert len(by_id) == len(events)  # a clean run relays each event once
+    kinds = Counter(e.event_type for e in by_id.values())
+    assert kinds == {
+        "lead_created": seed_counts["created"] + counts["created"],
+        "lead_updated": counts["updated"],
+        "identity_conflict": counts["conflicts"],
+        "lead_import_completed": 2,
+    }
+    leads = {r[0] for r in stack.query("SELECT lead_id FROM leads WHERE org_id = 'events'")}
+    assert {e.lead_id for e in by_id.values() if e.event_type == "lead_created"} == leads
+    for key, e in events:
+        assert e.org_id == "events"
+        assert key == f"events|{e.lead_id if e.lead_id is not None else e.import_id}".encode()
+    done = {e.import_id: e.data for e in by_id.values() if e.event_type == "lead_import_completed"}
+    assert done.keys() == set(import_ids)
+    assert {k: done[import_ids[1]][k] for k in counts} == counts
+    conflicts = [e for e in by_id.values() if e.event_type == "identity_conflict"]
+    owners = {r[0] for r in stack.query("SELECT owner_lead_id FROM identity_conflicts")}
+    assert {e.data["owner_lead_id"] for e in conflicts} == owners
+
+
+def _consent(stack: Stack) -> dict[tuple[str, str], bool]:
+    return {
+        (channel, ident): opted
+        for channel, ident, opted in stack.query(
+            "SELECT channel, channel_identifier, opted_out FROM channel_identities WHERE org_id = 'consent'"
+        )
+    }
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_import_never_turns_an_opted_out_identity_back_on(stack: Stack, tmp_path: Path) -> None:
+    first = _write(
+        tmp_path / "first.csv",
+        """
+Email,Phone,Opted Out
+ann@example.com,+1 202 555 0101,yes
+bob@example.com,+1 202 555 0102,no
+cat@example.com,,
+""",
+    )
+    # the same people later, from a file that says the opposite; overwrite mode, a new phone for Ann
+    second = _write(
+        tmp_path / "second.csv",
+        """
+Email,Phone,Unsubscribed
+ann@example.com,+1 202 555 0111,false
+bob@example.com,,TRUE
+cat@example.com,,
+""",
+    )
+    third = _write(tmp_path / "third.csv", "Email,Email Opt Out\ncat@example.com,x\n")
+    stack.start_worker()
+
+    def run(path: Path, **options: object) -> dict[str, int]:
+        report = stack.publish_file(path, "consent", default_region="US", **options)  # type: ignore[arg-type]
+        return stack.wait_import(report.import_id).counts
+
+    assert run(first)["created"] == 3
+    assert _consent(stack) == {
+        ("email", "ann@example.com"): True,
+        ("phone", "+12025550101"): True,
+        ("email", "bob@example.com"): False,
+        ("phone", "+12025550102"): False,
+        ("email", "cat@example.com"): False,
+    }
+    second_counts = run(second, mode="overwrite")
+    assert (second_counts["updated"], second_counts["unchanged"]) == (2, 1)
+    third_counts = run(third, mapping=["Email Opt Out=opted_out"])
+    assert third_counts["updated"] == 1
+    assert _consent(stack) == {
+        ("email", "ann@example.com"): True,  # "false" in a later file does not opt Ann back in
+        ("phone", "+12025550101"): True,
+        ("phone", "+12025550111"): False,  # Ann's new phone: that row did not opt out
+        ("email", "bob@example.com"): True,
+        ("phone", "+12025550102"): False,  # Bob's row named only his email this time
+        ("email", "cat@example.com"): True,
+    }
