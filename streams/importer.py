@@ -93,14 +93,24 @@ def _started(
     )
 
 
-def _cancel(producer: EventProducer, settings: Settings, org_id: str, import_id: str, key: bytes) -> None:
-    """An import that cannot finish is cancelled, so it does not wait for rows that never come."""
+def control_key(org_id: str, import_id: str) -> bytes:
+    """Every lifecycle event of one import shares a key, so started → sealed → cancelled stay ordered."""
+    return f"{org_id}|{import_id}".encode()
+
+
+def publish_cancel(producer: EventProducer, topic: str, org_id: str, import_id: str) -> None:
+    """Publish ``import_cancelled`` on the control topic and wait for the broker's ack."""
     event = ImportCancelled(
         event_id=f"{import_id}:cancelled", import_id=import_id, org_id=org_id, cancelled_at=datetime.now(UTC)
     )
+    producer.produce(topic, encode(event), control_key(org_id, import_id))
+    producer.flush(10.0)
+
+
+def _cancel(producer: EventProducer, settings: Settings, org_id: str, import_id: str) -> None:
+    """An import that cannot finish is cancelled, so it does not wait for rows that never come."""
     try:
-        producer.produce(settings.topic_control, encode(event), key)
-        producer.flush(10.0)
+        publish_cancel(producer, settings.topic_control, org_id, import_id)
     except LeadstreamError as e:
         log.error("could not cancel import %s: %s", import_id, e)
 
@@ -126,10 +136,8 @@ def publish_import(
     import_id = import_id or str(uuid.uuid4())
     report = PublishReport(import_id=import_id, org_id=org_id)
     started = time.monotonic()
-    control_key = f"{org_id}|{import_id}".encode()
-    producer.produce(
-        settings.topic_control, _started(table, mapping, org_id, import_id, options), control_key
-    )
+    key = control_key(org_id, import_id)
+    producer.produce(settings.topic_control, _started(table, mapping, org_id, import_id, options), key)
     ctx = EncodeContext(org_id, import_id, tuple(table.header), mapping, options)
     topic, produce, counts = settings.topic_rows, producer.produce, report.rejected
     try:
@@ -146,7 +154,7 @@ def publish_import(
                     on_progress(report.rows)
         producer.flush()
     except BaseException:
-        _cancel(producer, settings, org_id, import_id, control_key)
+        _cancel(producer, settings, org_id, import_id)
         raise
     sealed = ImportSealed(
         event_id=f"{import_id}:sealed",
@@ -155,7 +163,7 @@ def publish_import(
         total_rows=report.rows,
         sealed_at=datetime.now(UTC),
     )
-    producer.produce(settings.topic_control, encode(sealed), control_key)
+    producer.produce(settings.topic_control, encode(sealed), key)
     producer.flush()
     report.seconds = time.monotonic() - started
     if on_progress is not None:

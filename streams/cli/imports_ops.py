@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import typer
 
-from schemas.codec import encode
-from schemas.events import ImportCancelled
 from streams.cli.base import console, fail, settings
 from streams.cli.imports import imports_app
 from streams.db import connect
+from streams.importer import publish_cancel
 from streams.imports_repo import TERMINAL, ImportSummary, get_import
 from streams.kafka import EventProducer
-
-
-def publish_cancel(producer: EventProducer, topic: str, org_id: str, import_id: str) -> None:
-    """Publish ``import_cancelled`` with the import's control key, so it follows started/sealed."""
-    event = ImportCancelled(
-        event_id=f"{import_id}:cancelled",
-        import_id=import_id,
-        org_id=org_id,
-        cancelled_at=datetime.now(UTC),
-    )
-    producer.produce(topic, encode(event), f"{org_id}|{import_id}".encode())
-    producer.flush()
 
 
 @imports_app.command("cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,7 +23,7 @@ from processors.contact import ImportOptions
 from processors.mapping import map_headers, parse_overrides
 from streams.importer import PublishReport, publish_import
 from streams.imports_repo import ImportSummary, get_import
-from streams.kafka import EventProducer, admin, ensure_topics, topic_specs
+from streams.kafka import EventProducer, admin, ensure_topics
 from streams.migrate import migrate
 from streams.readers import open_table
 from streams.settings import Settings
@@ -185,6 +186,15 @@ def table_checksums(stack: Stack) -> dict[str, str]:
     return {name: str(stack.scalar(sql)) for name, sql in queries.items()}
 
 
+def delete_topics_of(settings: Settings, name: str) -> None:
+    """Delete the stack's topics, Faust's internal ones included, and wait for the broker."""
+    client = admin(settings)
+    mine = [t for t in client.list_topics(timeout=10).topics if t.startswith((f"{name}.", f"{name}-"))]
+    for future in client.delete_topics(mine, operation_timeout=30).values() if mine else ():
+        with contextlib.suppress(Exception):  # a topic already gone is fine at teardown
+            future.result()
+
+
 @contextmanager
 def make_stack(servers: Servers, tmp: Path, partitions: int = 4) -> Iterator[Stack]:
     name = f"t{uuid.uuid4().hex[:10]}"
@@ -214,7 +224,7 @@ def make_stack(servers: Servers, tmp: Path, partitions: int = 4) -> Iterator[Sta
         stack.stop_workers()
         for w in stack.workers:
             w.kill()
-        admin(settings).delete_topics([s.name for s in topic_specs(settings)])
+        delete_topics_of(settings, name)
         with psycopg.connect(servers.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -256,3 +266,24 @@ def org_state(stack: Stack, org_id: str) -> dict[str, str]:
         name: ":".join(str(v) for v in stack.query(_WHO + sql, {"org": org_id})[0])
         for name, sql in _ORG_STATE.items()
     }
+
+
+def import_exactly(
+    stack: Stack, path: Path, org_id: str, counts: dict[str, int], timeout: float = 300
+) -> str:
+    """Import ``path`` (US numbers) into ``org_id``; it must complete with exactly ``counts``."""
+    report = stack.publish_file(path, org_id, default_region="US")
+    summary = stack.wait_import(report.import_id, timeout)
+    assert (summary.status, summary.counts) == ("completed", counts), f"import of {path.name}"
+    return report.import_id
+
+
+def wait_processed(stack: Stack, org_id: str, rows: int, timeout: float = 300) -> None:
+    """Wait until ``rows`` rows of ``org_id``'s imports have a result; the workers must live."""
+
+    def processed() -> bool:
+        stack.assert_workers_alive()
+        done = stack.scalar("SELECT coalesce(sum(processed), 0) FROM imports WHERE org_id = %s", (org_id,))
+        return int(done) >= rows
+
+    wait_for(processed, timeout, what=f"{rows} processed rows of {org_id}")
