@@ -96,6 +96,12 @@ def _value(ctx: EncodeContext, line: int, contact: Contact, raw: dict[str, str] 
 def encode_row(ctx: EncodeContext, row: SourceRow) -> Encoded:
     contact, raw = contact_for(row, ctx.header, ctx.mapping, ctx.options)
     value = _value(ctx, row.line, contact, raw)
+    if b"\\u0000" in value:
+        # PostgreSQL text cannot hold NUL: drop it here, or the worker would dead-letter the row
+        # and the import would never reach its total.
+        row = SourceRow(row.line, [c.replace("\x00", "") for c in row.cells], row.rejection, row.raw)
+        contact, raw = contact_for(row, ctx.header, ctx.mapping, ctx.options)
+        value = _value(ctx, row.line, contact, raw)
     if len(value) > MAX_ROW_BYTES:
         contact = Contact((), rejection=ROW_TOO_LARGE)
         cut = {k: v[:_RAW_CELL_LIMIT] for k, v in _cells_by_column(ctx.header, row.cells).items()}

@@ -11,10 +11,10 @@ from tests.integration.harness import Stack, wait_for
 from tests.integration.kafka_tools import read_topic
 
 
-def _lead_events(stack: Stack) -> list[tuple[bytes, LeadEvent]]:
+def _lead_events(stack: Stack) -> list[tuple[bytes | None, LeadEvent]]:
     wait_for(lambda: stack.scalar("SELECT count(*) FROM outbox") == 0, 60, what="the outbox relay")
     return [
-        (msg.key(), LeadEvent.model_validate_json(msg.value()))
+        (msg.key(), LeadEvent.model_validate_json(msg.value() or b""))
         for msg in read_topic(stack.settings, stack.settings.topic_lead_events)
     ]
 
