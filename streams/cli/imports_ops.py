@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import typer
 
+from schemas.events import ImportCancelled
 from streams.cli.base import console, fail, settings
 from streams.cli.imports import imports_app
 from streams.db import connect
 from streams.importer import publish_cancel
-from streams.imports_repo import TERMINAL, ImportSummary, get_import
+from streams.imports_repo import TERMINAL, ImportsRepository, ImportSummary, get_import
 from streams.kafka import EventProducer
 
 
@@ -40,6 +42,17 @@ def cancel(
         if summary.status in TERMINAL:
             fail(f"import {import_id} already ended {summary.status}: nothing to cancel")
     org_id = summary.org_id if summary is not None else str(org)
+    # Applied in the database first, so no worker applies another row of the import from now
+    # on, even one that has not consumed the control event yet; then published for the record.
+    with connect(url) as conn:
+        ImportsRepository(conn, lead_events_topic=s.topic_lead_events).apply_control(
+            ImportCancelled(
+                event_id=f"{import_id}:cancelled",
+                import_id=import_id,
+                org_id=org_id,
+                cancelled_at=datetime.now(UTC),
+            )
+        )
     publish_cancel(EventProducer(s), s.topic_control, org_id, import_id)
     console.print(
         f"cancel of import {import_id} published: rows not yet processed will be skipped"
