@@ -47,7 +47,7 @@ integration: install
 	$(BIN)/pytest tests/integration
 
 lint: install
-	$(BIN)/ruff check streams schemas processors tests
+	$(BIN)/ruff check streams schemas processors tests bench
 
 typecheck: install
 	$(BIN)/mypy

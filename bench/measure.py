@@ -89,13 +89,23 @@ def mib(n: int) -> float:
     return round(n / 2**20, 1)
 
 
-def _group(p: psutil.Process, workers: set[int]) -> str | None:
+def _group(p: psutil.Process, workers: set[int], database: str) -> str | None:
+    """Which part of the stack a process is; PostgreSQL backends of other databases (other people's
+    tests on a shared server) are left out."""
     try:
         if p.pid in workers:
             return "workers"
         name = p.name()
         if name.startswith("postgres"):
-            return "postgres"
+            title = " ".join(p.cmdline())
+            if f" {database} " in title:
+                return "postgres (this run's backends)"
+            # Backends show "postgres: <user> <database> <client>"; the rest are server processes.
+            return (
+                None
+                if " 127.0.0.1(" in title or "[local]" in title
+                else "postgres (server: wal, checkpoints)"
+            )
         if name == "java" and any("kafka.Kafka" in a for a in p.cmdline()):
             return "kafka"
     except psutil.Error:
@@ -103,11 +113,11 @@ def _group(p: psutil.Process, workers: set[int]) -> str | None:
     return None
 
 
-def cpu_snapshot(workers: set[int]) -> dict[int, tuple[str, float]]:
+def cpu_snapshot(workers: set[int], database: str) -> dict[int, tuple[str, float]]:
     """CPU seconds so far of the broker, the database and the worker processes, by pid."""
     out: dict[int, tuple[str, float]] = {}
     for p in psutil.process_iter():
-        group = _group(p, workers)
+        group = _group(p, workers, database)
         if group is None:
             continue
         try:

@@ -115,7 +115,7 @@ def end_to_end(
     )
     import_id = str(uuid.uuid4())
     worker_pids = {w.proc.pid for w in stack.workers}
-    cpu_before = cpu_snapshot(worker_pids)
+    cpu_before = cpu_snapshot(worker_pids, stack.name)
     poll = stack.connect()
     started = time.perf_counter()
     proc = spawn_importer(stack, path, import_id, profile_dir / "importer-e2e.txt" if profile_dir else None)
@@ -135,7 +135,7 @@ def end_to_end(
 
     state = wait_for(completed, timeout, f"import {import_id} to complete", interval=0.1)
     wall = time.perf_counter() - started
-    cpu = cpu_spent(cpu_before, cpu_snapshot(worker_pids))
+    cpu = cpu_spent(cpu_before, cpu_snapshot(worker_pids, stack.name))
     poll.close()
     importer = finish_importer(proc)
     cpu["importer"] = round(importer["cpu_seconds"], 1)

@@ -12,14 +12,17 @@ import argparse
 import itertools
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from processors.contact import ImportOptions, partition_key
 from processors.mapping import map_headers
 from schemas.codec import dumps
+from streams.app import tune_gc
 from streams.db import connect
 from streams.importer import contact_for, import_row_payload
 from streams.processor import BatchProcessor, DeadLetter
@@ -29,7 +32,7 @@ from streams.settings import Settings
 ORG = "bench"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     topic: str
     partition: int
@@ -39,7 +42,7 @@ class Record:
 
 
 class _NoDeadLetters:
-    def publish_dead(self, letters: list[DeadLetter]) -> None:
+    def publish_dead(self, letters: Sequence[DeadLetter]) -> None:
         raise AssertionError(f"unexpected dead letters: {letters[:3]}")
 
 
@@ -79,6 +82,9 @@ def run(database_url: str, parts: list[list[Record]], settings: Settings) -> dic
     )
     decode = apply = 0.0
     n = nb = 0
+    cpu_started = time.process_time()
+    backend = psutil.Process(processor._repository().conn.info.backend_pid)
+    backend_started = sum(backend.cpu_times()[:2])
     for batch in batches(parts, settings.batch_size):
         t0 = time.perf_counter()
         items, _dead = processor.split(batch)
@@ -90,6 +96,8 @@ def run(database_url: str, parts: list[list[Record]], settings: Settings) -> dic
         n += len(batch)
         nb += 1
     total = decode + apply
+    cpu = time.process_time() - cpu_started
+    pg_cpu = sum(backend.cpu_times()[:2]) - backend_started
     return {
         "rows": n,
         "batches": nb,
@@ -97,6 +105,9 @@ def run(database_url: str, parts: list[list[Record]], settings: Settings) -> dic
         "rows_per_s": round(n / total),
         "decode_seconds": round(decode, 2),
         "apply_seconds": round(apply, 2),
+        # CPU per row barely depends on what else the machine runs: the figure to compare.
+        "worker_cpu_us_per_row": round(cpu / n * 1e6),
+        "postgres_cpu_us_per_row": round(pg_cpu / n * 1e6),
     }
 
 
@@ -116,6 +127,7 @@ def main() -> None:
     started = time.perf_counter()
     parts = records(path, a.rows, settings.topic_rows, a.partitions)
     print(f"prepared {a.rows} events in {time.perf_counter() - started:.1f}s", flush=True)
+    tune_gc()  # as the worker does
     maintenance = settings.database_url.get_secret_value()
     name = f"bench_writepath_{int(time.time())}"
     url = create_database(maintenance, name)

@@ -20,8 +20,8 @@ MIN_ROWS = 50_000
 
 
 class Analyzer:
-    """ANALYZE after every doubling of what this worker wrote (50k, 100k, 200k … rows) and when
-    an import completes.
+    """ANALYZE after every doubling of what this worker wrote (50k, 100k, 200k … rows), and in the
+    very transaction that marks an import completed.
 
     Autovacuum analyses a table only after it grew by 10% and at most once a minute per table,
     which a 1M-row import outruns; on a machine like this one a stale plan once turned the
@@ -35,22 +35,39 @@ class Analyzer:
         self.analysed_at = 0
         self.runs = 0
 
-    def due(self) -> bool:
+    def record(self, written: int) -> bool:
+        """Count rows a committed batch wrote; True when an ANALYZE is due."""
+        self.since += written
         return self.since >= max(self.min_rows, self.analysed_at)
 
-    def after_commit(self, conn: psycopg.Connection, written: int, completed: Sequence[str]) -> None:
-        self.since += written
-        if not (completed or self.due()):
-            return
-        try:
-            with translated(), conn.transaction():
-                locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK_KEY,)).fetchone()
-                if locked is not None and locked[0]:
-                    conn.execute(f"ANALYZE {TABLES}")
-                    self.runs += 1
-        except InfrastructureError as e:
-            # Only an optimisation: the batch is committed, the next due point tries again.
-            log.warning("ANALYZE of the lead tables failed: %s", e)
-            return
+    def done(self) -> None:
         self.analysed_at += self.since
         self.since = 0
+
+    def before_commit(self, conn: psycopg.Connection, completed: Sequence[str]) -> None:
+        """Inside the batch transaction that completes imports: whoever sees an import completed
+        then also sees statistics that count its rows. Analysed after the commit instead, a query
+        planned in between (a test's checksum of a 50k-row org) ran for over 20 minutes on the
+        statistics of an earlier, smaller import."""
+        if completed and self._analyze(conn, wait=True):
+            self.done()
+
+    def after_commit(self, conn: psycopg.Connection, written: int) -> None:
+        if self.record(written) and self._analyze(conn, wait=False):
+            self.done()
+
+    def _analyze(self, conn: psycopg.Connection, *, wait: bool) -> bool:
+        # Its own transaction after a commit, a savepoint inside the batch's: a failure here only
+        # loses the statistics, never the batch.
+        lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        try:
+            with translated(), conn.transaction():
+                row = conn.execute(f"SELECT {lock}(%s)::text", (_LOCK_KEY,)).fetchone()
+                if row is None or row[0] == "false":
+                    return False  # another worker is analysing these tables right now
+                conn.execute(f"ANALYZE {TABLES}")
+                self.runs += 1
+                return True
+        except InfrastructureError as e:
+            log.warning("ANALYZE of the lead tables failed: %s", e)
+            return False

@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         broker_max_poll_records=settings.batch_size,
-        stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+        stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=True,
         web_port=settings.worker_web_port,
         web_bind="127.0.0.1",

@@ -67,10 +67,11 @@ class LeadRepository:
             if not self._staged:
                 cur.execute(_STAGING)
             report = self._apply(cur, items)
+            self._analyzer.before_commit(self.conn, report.completed_imports)
         # Only once committed: a rolled-back first batch (e.g. ConcurrentWriteError) drops the
         # temp tables with it, and every retry would then fail on a missing staging table.
         self._staged = True
-        self._analyzer.after_commit(self.conn, report.items - report.duplicates, report.completed_imports)
+        self._analyzer.after_commit(self.conn, report.items - report.duplicates)
         return report
 
     # -- the transaction body -------------------------------------------------------------
