@@ -123,10 +123,10 @@ class LeadRepository:
     def _unprocessed(self, cur: psycopg.Cursor, items: list[WorkItem]) -> list[WorkItem]:
         imports = [it for it in items if isinstance(it, ImportRowItem)]
         deliveries = [it for it in items if isinstance(it, DeliveryItem)]
-        done: set[str] = set()
+        done: set[tuple[str, str, str]] = set()
         if imports:
             cur.execute(
-                "SELECT r.import_id || ':' || r.row_number FROM import_row_results r"
+                "SELECT 'row', r.org_id, r.import_id || ':' || r.row_number FROM import_row_results r"
                 " JOIN unnest(%b::text[], %b::text[], %b::bigint[]) AS b(org_id, import_id, row_number)"
                 " USING (org_id, import_id, row_number)",
                 (
@@ -135,14 +135,14 @@ class LeadRepository:
                     [it.row_number for it in imports],
                 ),
             )
-            done.update(r[0] for r in cur)
+            done.update(cur)
         if deliveries:
             cur.execute(
-                "SELECT d.event_id FROM processed_deliveries d"
+                "SELECT 'delivery', d.org_id, d.event_id FROM processed_deliveries d"
                 " JOIN unnest(%b::text[], %b::text[]) AS b(org_id, event_id) USING (org_id, event_id)",
-                ([it.row.org_id for it in deliveries], [it.row.ref for it in deliveries]),
+                ([it.row.org_id for it in deliveries], [it.event_id for it in deliveries]),
             )
-            done.update(r[0] for r in cur)
+            done.update(cur)
         return [it for it in items if _ledger_key(it) not in done]
 
     def _cancelled_imports(self, cur: psycopg.Cursor, items: list[WorkItem]) -> set[tuple[str, str]]:
@@ -338,7 +338,7 @@ class LeadRepository:
             (
                 (
                     d.row.org_id,
-                    d.row.ref,
+                    d.event_id,
                     d.campaign_id,
                     results[d.row.ref].lead_id,
                     results[d.row.ref].outcome.value,
@@ -388,7 +388,7 @@ class LeadRepository:
             (
                 (
                     c.org_id,
-                    c.ref,
+                    by_ref[c.ref].event_id,
                     *origin(c.ref),
                     c.identity.channel,
                     c.identity.identifier,
@@ -420,7 +420,7 @@ class LeadRepository:
                     lead_id=r.lead_id,
                     import_id=import_id,
                     at=now,
-                    data={"source": source, "ref": r.ref},
+                    data={"source": source, "ref": it.event_id},
                 )
             )
         for c in plan.conflicts:
@@ -434,7 +434,11 @@ class LeadRepository:
                     lead_id=c.row_lead_id,
                     import_id=it.import_id if isinstance(it, ImportRowItem) else None,
                     at=now,
-                    data={"channel": c.identity.channel, "owner_lead_id": c.owner_lead_id, "ref": c.ref},
+                    data={
+                        "channel": c.identity.channel,
+                        "owner_lead_id": c.owner_lead_id,
+                        "ref": it.event_id,
+                    },
                 )
             )
         write_outbox(cur, events)
@@ -478,7 +482,7 @@ class LeadRepository:
 
 
 def _dedupe(items: Iterable[WorkItem]) -> list[WorkItem]:
-    seen: set[str] = set()
+    seen: set[tuple[str, str, str]] = set()
     out = []
     for it in items:
         key = _ledger_key(it)
@@ -488,5 +492,9 @@ def _dedupe(items: Iterable[WorkItem]) -> list[WorkItem]:
     return out
 
 
-def _ledger_key(it: WorkItem) -> str:
-    return f"{it.import_id}:{it.row_number}" if isinstance(it, ImportRowItem) else it.row.ref
+def _ledger_key(it: WorkItem) -> tuple[str, str, str]:
+    """What the ledger knows a record by: an import row by its import and row number (whatever
+    event id its producer chose), a delivery by its event id; both within their org."""
+    if isinstance(it, ImportRowItem):
+        return ("row", it.row.org_id, f"{it.import_id}:{it.row_number}")
+    return ("delivery", it.row.org_id, it.event_id)

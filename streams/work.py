@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from processors.model import Identity, RejectReason, RowInput
-from processors.normalize import is_normalised, normalize_email, normalize_identifier
+from processors.normalize import is_normalised, normalize_email, normalize_identifier, normalize_phone
 from schemas.events import CampaignDelivered, LeadImportRow
 
 
@@ -15,6 +15,7 @@ class ImportRowItem:
     row: RowInput
     import_id: str
     row_number: int
+    event_id: str
     raw: dict[str, str] | None = None
 
 
@@ -23,6 +24,13 @@ class DeliveryItem:
     row: RowInput
     campaign_id: str
     delivered_at: datetime
+    event_id: str
+
+
+def row_ref(kind: str, org_id: str, event_id: str) -> str:
+    """A row's reference inside one batch: event ids are unique per org and per kind only, so two
+    orgs' deliveries with the same id (or a delivery id equal to an import row's) stay apart."""
+    return f"{kind}|{org_id}|{event_id}"
 
 
 WorkItem = ImportRowItem | DeliveryItem
@@ -40,7 +48,7 @@ def import_row_item(event: LeadImportRow) -> ImportRowItem:
         rejection = RejectReason.IDENTITY_NOT_NORMALISED.value
     opted = event.opted_out
     row = RowInput(
-        event.event_id,
+        row_ref("row", event.org_id, event.event_id),
         event.org_id,
         identities,
         event.profile,
@@ -53,7 +61,7 @@ def import_row_item(event: LeadImportRow) -> ImportRowItem:
     raw = event.raw
     if rejection is not None and raw is None:
         raw = {**event.profile, **event.attributes}
-    return ImportRowItem(row, event.import_id, event.row_number, raw)
+    return ImportRowItem(row, event.import_id, event.row_number, event.event_id, raw)
 
 
 def delivery_item(event: CampaignDelivered) -> DeliveryItem:
@@ -62,14 +70,17 @@ def delivery_item(event: CampaignDelivered) -> DeliveryItem:
     identities = (Identity(event.channel, identifier),) if identifier else ()
     contact = event.contact
     profile: dict[str, str] = {}
-    for name in ("first_name", "last_name", "phone"):
+    for name in ("first_name", "last_name"):
         value = getattr(contact, name)
         if value and value.strip():
             profile[name] = value.strip()
+    if contact.phone and contact.phone.strip():
+        # The same form an import stores, so the profile does not depend on who came first.
+        profile["phone"] = normalize_phone(contact.phone, event.default_region) or contact.phone.strip()
     if contact.email and contact.email.strip():
         profile["email"] = normalize_email(contact.email) or contact.email.strip()
     row = RowInput(
-        ref=event.event_id,
+        ref=row_ref("delivery", event.org_id, event.event_id),
         org_id=event.org_id,
         identities=identities,
         profile=profile,
@@ -77,4 +88,4 @@ def delivery_item(event: CampaignDelivered) -> DeliveryItem:
         mode="fill",
         operation="upsert",
     )
-    return DeliveryItem(row, event.campaign_id, event.delivered_at)
+    return DeliveryItem(row, event.campaign_id, event.delivered_at, event.event_id)
