@@ -9,16 +9,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-PROFILE_TARGETS = (
-    "first_name",
-    "last_name",
-    "full_name",
-    "email",
-    "phone",
-    "company",
-    "city",
-    "country",
-)
+from processors.model import PROFILE_FIELDS
+
+PROFILE_TARGETS = PROFILE_FIELDS
 IGNORE = "ignore"
 EXTERNAL_ID = "external_id"
 ATTRIBUTE_PREFIX = "attributes."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -11,6 +12,7 @@ from processors.errors import InvalidEventError
 from schemas.events import ImportControl
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 _control_adapter: TypeAdapter[Any] = TypeAdapter(ImportControl)
 
@@ -34,21 +36,19 @@ def encode(event: BaseModel) -> bytes:
 
 def decode(model: type[M], data: bytes | None) -> M:
     """Parse and validate one event; any failure is an :class:`InvalidEventError`."""
-    if data is None:
-        raise InvalidEventError("empty", "record has no value")
-    try:
-        return model.model_validate_json(data)
-    except ValidationError as e:
-        reason = "undecodable" if _is_json_error(e) else "schema_invalid"
-        raise InvalidEventError(reason, _short(e)) from e
+    return _validated(model.model_validate_json, data)
 
 
 def decode_control(data: bytes | None) -> Any:
     """Parse one ``lead_import_control`` event into its lifecycle model."""
+    return _validated(_control_adapter.validate_json, data)
+
+
+def _validated(validate: Callable[[bytes], T], data: bytes | None) -> T:
     if data is None:
         raise InvalidEventError("empty", "record has no value")
     try:
-        return _control_adapter.validate_json(data)
+        return validate(data)
     except ValidationError as e:
         reason = "undecodable" if _is_json_error(e) else "schema_invalid"
         raise InvalidEventError(reason, _short(e)) from e
