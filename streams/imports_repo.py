@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from schemas.events import ImportCancelled, ImportSealed, ImportStarted
+from streams.analyze import Analyzer
 from streams.db import translated
 from streams.outbox import lead_event, write_outbox
 
@@ -59,6 +60,7 @@ class ImportsRepository:
     def __init__(self, conn: psycopg.Connection, *, lead_events_topic: str = "lead_events") -> None:
         self.conn = conn
         self.lead_events_topic = lead_events_topic
+        self._analyzer = Analyzer()
 
     def apply_control(self, event: ImportStarted | ImportSealed | ImportCancelled) -> list[str]:
         """Apply one lifecycle event; each is idempotent. Returns imports that completed."""
@@ -89,7 +91,11 @@ class ImportsRepository:
                     " ELSE imports.status END",
                     (event.org_id, event.import_id, event.total_rows, event.sealed_at),
                 )
-                return complete_ready_imports(cur, key, self.lead_events_topic)
+                done = complete_ready_imports(cur, key, self.lead_events_topic)
+                # The seal can arrive after the last row: this transaction completes the import
+                # then, and must leave statistics that count its rows, as a batch would.
+                self._analyzer.before_commit(self.conn, done)
+                return done
             cur.execute(
                 "INSERT INTO imports (org_id, import_id, status, completed_at)"
                 " VALUES (%s, %s, 'cancelled', %s)"
