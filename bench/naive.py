@@ -23,10 +23,11 @@ from processors.contact import ImportOptions
 from processors.decide import decide_batch
 from processors.mapping import map_headers
 from processors.model import PROFILE_FIELDS, BatchPlan, IdentityKey, LeadState, Outcome, identity_key
+from schemas.codec import decode
 from schemas.events import LeadImportRow
-from streams.importer import contact_for, import_row_payload
 from streams.outbox import lead_event
 from streams.readers import open_table
+from streams.row_encoding import EncodeContext, encode_row
 from streams.work import ImportRowItem, import_row_item
 
 ORG = "bench"
@@ -38,18 +39,9 @@ def _items(path: Path, rows: int, import_id: str, options: ImportOptions) -> Ite
     """The file's first ``rows`` rows, as the worker would receive them."""
     table = open_table(path)
     try:
-        mapping = map_headers(table.header)
+        ctx = EncodeContext(ORG, import_id, tuple(table.header), map_headers(table.header), options)
         for row in itertools.islice(table.rows, rows):
-            contact, raw = contact_for(row, table.header, mapping, options)
-            payload = import_row_payload(
-                org_id=ORG,
-                import_id=import_id,
-                row_number=row.line,
-                contact=contact,
-                options=options,
-                raw=raw,
-            )
-            yield import_row_item(LeadImportRow.model_validate(payload))
+            yield import_row_item(decode(LeadImportRow, encode_row(ctx, row)[2]))
     finally:
         table.close()
 

@@ -19,14 +19,13 @@ from typing import Any
 
 import psutil
 
-from processors.contact import ImportOptions, partition_key
+from processors.contact import ImportOptions
 from processors.mapping import map_headers
-from schemas.codec import dumps
 from streams.app import tune_gc
 from streams.db import connect
-from streams.importer import contact_for, import_row_payload
 from streams.processor import BatchProcessor, DeadLetter
 from streams.readers import open_table
+from streams.row_encoding import EncodeContext, encode_row
 from streams.settings import Settings
 
 ORG = "bench"
@@ -52,15 +51,11 @@ def records(path: Path, rows: int, topic: str, partitions: int) -> list[list[Rec
     parts: list[list[Record]] = [[] for _ in range(partitions)]
     table = open_table(path)
     try:
-        mapping = map_headers(table.header)
+        ctx = EncodeContext(ORG, "wp", tuple(table.header), map_headers(table.header), options)
         for row in itertools.islice(table.rows, rows):
-            contact, raw = contact_for(row, table.header, mapping, options)
-            payload = import_row_payload(
-                org_id=ORG, import_id="wp", row_number=row.line, contact=contact, options=options, raw=raw
-            )
-            key = partition_key(ORG, contact.primary, f"wp:{row.line}")
+            _line, key, value, _rejection = encode_row(ctx, row)
             p = zlib.crc32(key) % partitions
-            parts[p].append(Record(topic, p, len(parts[p]), key, dumps(payload)))
+            parts[p].append(Record(topic, p, len(parts[p]), key, value))
     finally:
         table.close()
     return parts
