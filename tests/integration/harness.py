@@ -8,9 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,9 @@ from streams.imports_repo import ImportSummary, get_import
 from streams.kafka import EventProducer, admin, ensure_topics
 from streams.migrate import migrate
 from streams.readers import open_table
+from streams.repository import LeadRepository
 from streams.settings import Settings
+from streams.work import WorkItem
 from tests.integration.servers import ROOT, Servers
 
 T = TypeVar("T")
@@ -184,6 +187,40 @@ def table_checksums(stack: Stack) -> dict[str, str]:
         " conflicts), ',' ORDER BY org_id, import_id)) FROM imports",
     }
     return {name: str(stack.scalar(sql)) for name, sql in queries.items()}
+
+
+@contextmanager
+def racing_batches(
+    stack: Stack, first: Sequence[WorkItem], second: Sequence[WorkItem], what: str
+) -> Iterator[tuple[LeadRepository, dict[str, Any]]]:
+    """Two workers' transactions at once: ``first`` is applied and held uncommitted until the
+    second batch's transaction waits on its locks, then committed. Yields the second batch's
+    repository (for retries on the same connection) and its outcome: ``report`` or ``error``."""
+    with psycopg.connect(stack.database_url) as a, psycopg.connect(stack.database_url) as b:
+        winner, loser = LeadRepository(a), LeadRepository(b)
+        outcome: dict[str, Any] = {}
+
+        def apply_second() -> None:
+            try:
+                outcome["report"] = loser.apply_batch(second)
+            except Exception as e:
+                outcome["error"] = e
+
+        with a.transaction():  # the winner's batch, not yet committed
+            winner.apply_batch(first)
+            thread = threading.Thread(target=apply_second)
+            thread.start()
+            wait_for(
+                lambda: stack.scalar(
+                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                    (b.info.backend_pid,),
+                ),
+                30,
+                interval=0.05,
+                what=what,
+            )
+        thread.join(30)
+        yield loser, outcome
 
 
 def delete_topics_of(settings: Settings, name: str) -> None:

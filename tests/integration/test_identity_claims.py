@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
-import psycopg
-
 from schemas.events import IdentityRef, LeadImportRow
-from streams.repository import LeadRepository
 from streams.work import import_row_item
-from tests.integration.harness import Stack, wait_for
+from tests.integration.harness import Stack, racing_batches
 
 
 def _row(n: int, email: str, phone: str) -> LeadImportRow:
@@ -34,32 +28,11 @@ def test_a_shared_phone_claimed_by_two_batches_at_once_becomes_a_conflict_in_pla
     mum = import_row_item(_row(2, "mum@example.com", "+12025550150"))
     kid = import_row_item(_row(3, "kid@example.com", "+12025550150"))
     other = import_row_item(_row(4, "dad@example.com", "+12025550199"))
-    with psycopg.connect(stack.database_url) as a, psycopg.connect(stack.database_url) as b:
-        winner, loser = LeadRepository(a), LeadRepository(b)
-        outcome: dict[str, Any] = {}
-
-        def apply_loser() -> None:
-            try:
-                outcome["report"] = loser.apply_batch([kid, other])
-            except Exception as e:
-                outcome["error"] = e
-
-        with a.transaction():  # the winner's batch, not yet committed
-            winner.apply_batch([mum])
-            thread = threading.Thread(target=apply_loser)
-            thread.start()
-            wait_for(
-                lambda: stack.scalar(
-                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-                    (b.info.backend_pid,),
-                ),
-                30,
-                interval=0.05,
-                what="the loser to wait on the winner's phone",
-            )
-        thread.join(30)
-
-    assert "error" not in outcome, outcome
+    with racing_batches(stack, [mum], [kid, other], "the loser to wait on the winner's phone") as (
+        _,
+        outcome,
+    ):
+        assert "error" not in outcome, outcome
     report = outcome["report"]
     assert report.outcomes == {"created": 2}
     assert report.conflicts == 1

@@ -7,7 +7,6 @@ import csv
 import random
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
@@ -33,9 +31,8 @@ from schemas.events import (
 )
 from streams.emit import emit_deliveries
 from streams.kafka import admin
-from streams.repository import LeadRepository
 from streams.work import delivery_item, import_row_item
-from tests.integration.harness import Stack, table_checksums, wait_for
+from tests.integration.harness import Stack, racing_batches, table_checksums, wait_for
 from tests.integration.servers import ROOT
 
 ORG = "lazy"
@@ -367,30 +364,10 @@ def test_the_loser_of_a_race_for_a_new_identity_is_retried_into_the_same_lead(
     row = import_row_item(_row("race", "ann@example.com", last_name="Lee"))
     dlv = delivery_item(_delivery("race", "dlv-1", " ANN@example.com"))
     first, second = (row, dlv) if winner == "import_row" else (dlv, row)
-    with psycopg.connect(stack.database_url) as a, psycopg.connect(stack.database_url) as b:
-        repo_a, repo_b = LeadRepository(a), LeadRepository(b)
-        outcome: dict[str, Any] = {}
-
-        def apply_second() -> None:
-            try:
-                outcome["report"] = repo_b.apply_batch([second])
-            except ConcurrentWriteError as e:
-                outcome["error"] = e
-
-        with a.transaction():  # the winner's batch, not yet committed
-            repo_a.apply_batch([first])
-            loser = threading.Thread(target=apply_second)
-            loser.start()
-            wait_for(
-                lambda: stack.scalar(
-                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-                    (b.info.backend_pid,),
-                ),
-                30,
-                interval=0.05,
-                what="the loser to wait on the winner's identity",
-            )
-        loser.join(30)
+    with racing_batches(stack, [first], [second], "the loser to wait on the winner's identity") as (
+        repo_b,
+        outcome,
+    ):
         assert isinstance(outcome.get("error"), ConcurrentWriteError), outcome
 
         # the retry (as the worker does it, same connection) finds the lead; a new identity in the
