@@ -1,4 +1,4 @@
-"""The Faust worker: topics, the batching agents and the outbox relay, wired from Settings."""
+"""The Faust worker: the consuming lane, the outbox relay and the gauges, wired from Settings."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from typing import Any
 
 import faust
 import psycopg
+from faust.app.base import BootStrategy
 
 from processors.errors import ConfigurationError
 from streams import metrics
-from streams.batch_acks import acked_only_when_committed
+from streams.consumer import BatchConsumer
 from streams.db import connect
 from streams.gauges import WorkerGauges
 from streams.kafka import EventProducer, admin, ensure_topics, partition_counts
+from streams.lane import ConsumingLane
 from streams.logs import logging_config
+from streams.offsets import worker_topics
 from streams.outbox import relay_once
 from streams.processor import BatchProcessor, ControlProcessor, DeadLetter
 from streams.retry import retry_forever
@@ -69,21 +72,25 @@ def check_migrations(url: str) -> None:
         )
 
 
+class _WorkerBoot(BootStrategy):
+    """Faust's own Kafka clients stay off: the lane consumes and ``EventProducer`` produces."""
+
+    enable_kafka = False
+
+
+class WorkerApp(faust.App):
+    BootStrategy = _WorkerBoot
+
+
 def create_app(settings: Settings) -> faust.App:
+    """The worker: Faust runs the service tree (the consuming lane, the outbox relay and gauge
+    timers, the web server) and its lifecycle; the lane reads Kafka in batches itself."""
     url = settings.database_url.get_secret_value()
-    app = faust.App(
-        settings.worker_group,
+    app = WorkerApp(
+        f"{settings.worker_group}-app",  # names the app; Faust joins no consumer group
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         store="memory://",
-        key_serializer="raw",
-        value_serializer="raw",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
         topic_allow_declare=False,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=1.0,
-        broker_max_poll_records=settings.batch_size,
-        stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=True,
         web_port=settings.worker_web_port,
         web_bind="127.0.0.1",
@@ -99,22 +106,18 @@ def create_app(settings: Settings) -> faust.App:
     batches = BatchProcessor(settings, connect_db, dead)
     control = ControlProcessor(settings, connect_db, dead)
 
-    # Import rows and deliveries share one agent: co-partitioned, one partition's events about
+    # Import rows and deliveries go to one handler: co-partitioned, one partition's events about
     # one identity are applied by one consumer, in order, in one transaction per batch.
-    leads_topic = app.topic(settings.topic_rows, settings.topic_deliveries, key_type=bytes, value_type=bytes)
-    control_topic = app.topic(settings.topic_control, key_type=bytes, value_type=bytes)
-
-    @app.agent(leads_topic, concurrency=1)
-    async def apply_leads(stream: Any) -> None:
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            with acked_only_when_committed(events):
-                await batches.handle([e.message for e in events])
-
-    @app.agent(control_topic, concurrency=1)
-    async def apply_control(stream: Any) -> None:
-        async for events in stream.take_events(100, within=0.2):
-            with acked_only_when_committed(events):
-                await control.handle([e.message for e in events])
+    lane = ConsumingLane(
+        lambda: BatchConsumer(settings, worker_topics(settings)),
+        [
+            ((settings.topic_rows, settings.topic_deliveries), batches.handle),
+            ((settings.topic_control,), control.handle),
+        ],
+        batch_size=settings.batch_size,
+        within=settings.batch_within_s,
+    )
+    app.add_dependency(lane)
 
     relay_state: dict[str, Any] = {"conn": None}
 
@@ -137,7 +140,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.timer(interval=settings.metrics_interval_s)
     async def refresh_gauges() -> None:
-        await gauges.refresh(app.consumer)
+        await gauges.refresh(lane.assignment)
 
     return app
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import psycopg
 
@@ -31,11 +30,12 @@ class WorkerGauges:
         self._conn: psycopg.Connection | None = None
         self._reported: set[TP] = set()
 
-    async def refresh(self, consumer: Any) -> None:
+    async def refresh(self, assignment: Callable[[], Iterable[TP]]) -> None:
         """One refresh from the worker's event loop; a failure is logged and retried next time."""
         try:
-            assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
-        except Exception:  # the consumer is not started yet, or is rebalancing: skip this round
+            assigned = set(await asyncio.to_thread(assignment))
+        except LeadstreamError as e:
+            log.warning("metrics refresh skipped: %s", e)
             return
         try:
             await asyncio.to_thread(self.refresh_sync, assigned)

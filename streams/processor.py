@@ -28,13 +28,18 @@ _BIGINT_MAX = 2**63 - 1
 
 
 class Record(Protocol):
-    """What the processor needs of a consumed record (a Faust event's message, or a test's)."""
+    """What the processor needs of a consumed record (a Kafka record, or a test's)."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
