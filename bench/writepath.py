@@ -82,7 +82,7 @@ def run(database_url: str, parts: list[list[Record]], settings: Settings) -> dic
     backend_started = sum(backend.cpu_times()[:2])
     for batch in batches(parts, settings.batch_size):
         t0 = time.perf_counter()
-        items, _dead = processor.split(batch)
+        items = processor.prepare(batch).items
         t1 = time.perf_counter()
         processor.apply_sync(items)
         t2 = time.perf_counter()

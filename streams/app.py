@@ -111,8 +111,8 @@ def create_app(settings: Settings) -> faust.App:
     lane = ConsumingLane(
         lambda: BatchConsumer(settings, worker_topics(settings)),
         [
-            ((settings.topic_rows, settings.topic_deliveries), batches.handle),
-            ((settings.topic_control,), control.handle),
+            ((settings.topic_rows, settings.topic_deliveries), batches),
+            ((settings.topic_control,), control),
         ],
         batch_size=settings.batch_size,
         within=settings.batch_within_s,

@@ -7,7 +7,8 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mode import Service
@@ -27,8 +28,20 @@ class BatchSource(Protocol):
     def close(self) -> None: ...
 
 
-Handler = Callable[[Sequence[ConsumedRecord]], Awaitable[Any]]
-Route = tuple[tuple[str, ...], Handler]  # the topics whose records one handler takes together
+class Stage(Protocol):
+    """One route's processing: ``prepare`` decodes (CPU, in a thread), ``apply`` commits."""
+
+    def prepare(self, records: Sequence[Any]) -> Any: ...
+    async def apply(self, prepared: Any) -> Any: ...
+
+
+Route = tuple[tuple[str, ...], Stage]  # the topics whose records one stage takes together
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    records: list[ConsumedRecord]
+    prepared: list[tuple[Stage, Any]]
 
 
 class ConsumingLane(Service):
@@ -36,9 +49,10 @@ class ConsumingLane(Service):
 
     Faust's agents hand records over one at a time (two asyncio tasks and a trip through the
     conductor and the stream buffer per record, ~100 µs each on this machine); this loop takes
-    thousands per call from confluent-kafka and gives each batch to its handler whole. Offsets
-    are committed only after every handler of the batch returned, that is after its
-    transaction committed; a crash in between redelivers the batch and the ledger skips it.
+    thousands per call from confluent-kafka and gives each batch to its stages whole. The next
+    batch is taken and decoded while the current one's transaction runs. Offsets are committed
+    only after every stage applied the batch, that is after its transaction committed; a crash
+    in between redelivers the batch and the ledger skips it.
     """
 
     def __init__(
@@ -54,6 +68,7 @@ class ConsumingLane(Service):
         super().__init__(**kwargs)
         self._open_source = open_source
         self._routes = list(routes)
+        self._stages = [stage for _, stage in self._routes]
         self._route_of = {topic: i for i, (topics, _) in enumerate(self._routes) for topic in topics}
         self._batch_size = batch_size
         self._within = within
@@ -85,14 +100,19 @@ class ConsumingLane(Service):
             await asyncio.to_thread(self._source.close)
 
     async def run_until_stopped(self, source: BatchSource) -> None:
+        ahead: asyncio.Future[Taken] | None = None
         try:
-            while not self._stopping:
-                records = await retry_forever(
-                    lambda: asyncio.to_thread(source.take, self._batch_size, self._within), what="consume"
-                )
-                if records:
-                    await self.apply(records)
-                    commit = functools.partial(asyncio.to_thread, source.commit, records)
+            ahead = asyncio.ensure_future(self.take(source))
+            while True:
+                taken = await ahead
+                ahead = None
+                if self._stopping:
+                    return  # what was taken is not committed: the group reads it again
+                ahead = asyncio.ensure_future(self.take(source))
+                if taken.records:
+                    for stage, prepared in taken.prepared:
+                        await stage.apply(prepared)
+                    commit = functools.partial(asyncio.to_thread, source.commit, taken.records)
                     await retry_forever(commit, what="offset commit")
         except asyncio.CancelledError:
             raise
@@ -100,12 +120,26 @@ class ConsumingLane(Service):
             log.critical("a batch failed for a reason no retry fixes; exiting, uncommitted", exc_info=True)
             logging.shutdown()
             os._exit(EX_SOFTWARE)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
 
-    async def apply(self, records: Sequence[ConsumedRecord]) -> None:
-        """Hand each route its records (in consumed order), routes in the order configured."""
+    async def take(self, source: BatchSource) -> Taken:
+        """The next batch, each stage's records decoded; stages in the order configured."""
+        records = await retry_forever(
+            lambda: asyncio.to_thread(source.take, self._batch_size, self._within), what="consume"
+        )
+        if not records:
+            return Taken(records, [])
+        return await asyncio.to_thread(self._prepare, records)
+
+    def _prepare(self, records: list[ConsumedRecord]) -> Taken:
         parts: list[list[ConsumedRecord]] = [[] for _ in self._routes]
         for r in records:
             parts[self._route_of[r.topic]].append(r)
-        for (_, handle), part in zip(self._routes, parts, strict=True):
-            if part:
-                await handle(part)
+        prepared = [
+            (stage, stage.prepare(part)) for stage, part in zip(self._stages, parts, strict=True) if part
+        ]
+        return Taken(records, prepared)

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from processors.errors import InfrastructureError, InvalidEventError
 from schemas.codec import decode, decode_control
@@ -22,6 +22,7 @@ from streams.work import WorkItem, delivery_item, import_row_item
 
 log = logging.getLogger(__name__)
 Event = TypeVar("Event", LeadImportRow, CampaignDelivered)
+T = TypeVar("T")
 
 MAX_VALUE_BYTES = 1_000_000
 _BIGINT_MAX = 2**63 - 1
@@ -93,8 +94,46 @@ def decode_record(record: Record, settings: Settings) -> WorkItem:
     return import_row_item(_storable(decode(LeadImportRow, value), value))
 
 
+@dataclass(frozen=True, slots=True)
+class Decoded(Generic[T]):
+    """A batch decoded ahead of its transaction: what to apply, and what to dead-letter."""
+
+    items: list[T]
+    dead: list[DeadLetter]
+    started: float  # time.perf_counter() when decoding began
+
+
+def decode_all(records: Sequence[Record], decode_one: Callable[[Record], T]) -> Decoded[T]:
+    started = time.perf_counter()
+    items: list[T] = []
+    dead: list[DeadLetter] = []
+    for record in records:
+        try:
+            items.append(decode_one(record))
+        except InvalidEventError as e:
+            dead.append(DeadLetter(record, e.reason, e.detail))
+    return Decoded(items, dead, started)
+
+
+async def publish_dead(sink: DeadLetterSink, dead: Sequence[DeadLetter], settings: Settings) -> None:
+    """Publish dead letters and wait for the broker's ack, before the batch's offsets can move."""
+    if not dead:
+        return
+    await retry_forever(
+        lambda: asyncio.to_thread(sink.publish_dead, dead),
+        what="dead-letter publish",
+        initial=settings.retry_initial_s,
+        maximum=settings.retry_max_s,
+    )
+    metrics.DEAD_LETTERS.inc(len(dead))
+    for d in dead:
+        log.warning(
+            "dead letter %s[%d]@%d: %s", d.record.topic, d.record.partition, d.record.offset, d.reason
+        )
+
+
 class BatchProcessor:
-    """Owns the lead repository's connection; one batch at a time (agent concurrency 1)."""
+    """Owns the lead repository's connection; one batch at a time."""
 
     def __init__(
         self,
@@ -116,37 +155,19 @@ class BatchProcessor:
         if self._repo is not None and (self._repo.conn.closed or self._repo.conn.broken):
             self._repo = None
 
-    def split(self, records: Sequence[Record]) -> tuple[list[WorkItem], list[DeadLetter]]:
-        items: list[WorkItem] = []
-        dead: list[DeadLetter] = []
-        for record in records:
-            try:
-                items.append(decode_record(record, self.settings))
-            except InvalidEventError as e:
-                dead.append(DeadLetter(record, e.reason, e.detail))
-        return items, dead
+    def prepare(self, records: Sequence[Record]) -> Decoded[WorkItem]:
+        """Decode a batch (CPU only: runs while the previous batch's transaction does)."""
+        return decode_all(records, lambda r: decode_record(r, self.settings))
 
     def apply_sync(self, items: Sequence[WorkItem]) -> BatchReport:
         return self._repository().apply_batch(items)
 
-    async def handle(self, records: Sequence[Record]) -> BatchReport | None:
-        """Process one batch; returns only when it is committed (dead letters published first)."""
-        started = time.perf_counter()
-        items, dead = self.split(records)
-        if dead:
-            await retry_forever(
-                lambda: asyncio.to_thread(self._dead.publish_dead, dead),
-                what="dead-letter publish",
-                initial=self.settings.retry_initial_s,
-                maximum=self.settings.retry_max_s,
-            )
-            metrics.DEAD_LETTERS.inc(len(dead))
-            for d in dead:
-                log.warning(
-                    "dead letter %s[%d]@%d: %s", d.record.topic, d.record.partition, d.record.offset, d.reason
-                )
-        if not items:
+    async def apply(self, batch: Decoded[WorkItem]) -> BatchReport | None:
+        """Apply one batch; returns only when it is committed (dead letters published first)."""
+        await publish_dead(self._dead, batch.dead, self.settings)
+        if not batch.items:
             return None
+        items = batch.items
         report = await retry_forever(
             lambda: asyncio.to_thread(self.apply_sync, items),
             what=f"batch of {len(items)}",
@@ -154,7 +175,7 @@ class BatchProcessor:
             maximum=self.settings.retry_max_s,
             on_failure=self._reset,
         )
-        metrics.observe_batch(report, time.perf_counter() - started)
+        metrics.observe_batch(report, time.perf_counter() - batch.started)
         return report
 
 
@@ -178,20 +199,17 @@ class ControlProcessor:
             done += self._repository().apply_control(event)
         return done
 
-    async def handle(self, records: Sequence[Record]) -> list[str]:
-        events, dead = [], []
-        for record in records:
-            try:
-                events.append(decode_control(record.value))
-            except InvalidEventError as e:
-                dead.append(DeadLetter(record, e.reason, e.detail))
-        if dead:
-            await retry_forever(
-                lambda: asyncio.to_thread(self._dead.publish_dead, dead), what="dead-letter publish"
-            )
-            metrics.DEAD_LETTERS.inc(len(dead))
-        if not events:
+    def prepare(self, records: Sequence[Record]) -> Decoded[Any]:
+        return decode_all(records, lambda r: decode_control(r.value))
+
+    async def apply(self, batch: Decoded[Any]) -> list[str]:
+        await publish_dead(self._dead, batch.dead, self.settings)
+        if not batch.items:
             return []
+        events = batch.items
         return await retry_forever(
-            lambda: asyncio.to_thread(self.apply_sync, events), what="import control events"
+            lambda: asyncio.to_thread(self.apply_sync, events),
+            what="import control events",
+            initial=self.settings.retry_initial_s,
+            maximum=self.settings.retry_max_s,
         )

@@ -10,6 +10,7 @@ import pytest
 from processors.errors import InfrastructureError
 from streams.consumer import ConsumedRecord
 from streams.lane import ConsumingLane
+from streams.retry import retry_forever
 
 
 def _record(topic: str, offset: int, partition: int = 0) -> ConsumedRecord:
@@ -37,36 +38,43 @@ class FakeSource:
         self.closed = True
 
 
+class Stage:
+    """Records its calls; its first ``fail_first`` applies fail as a database outage would."""
+
+    def __init__(self, name: str, log: list[str], fail_first: int = 0) -> None:
+        self.name = name
+        self.log = log
+        self.fail_first = fail_first
+
+    def prepare(self, records: Sequence[ConsumedRecord]) -> list[int]:
+        return [r.offset for r in records]
+
+    async def apply(self, offsets: list[int]) -> None:
+        async def once() -> None:
+            if self.fail_first:
+                self.fail_first -= 1
+                raise InfrastructureError("database down")
+            self.log.append(f"{self.name} {offsets}")
+
+        await retry_forever(once, what="test batch", initial=0.001, maximum=0.001)
+
+
 def _lane(source: FakeSource, log: list[str], fail_first: int = 0) -> ConsumingLane:
-    failures = {"left": fail_first}
-
-    async def leads(records: Sequence[ConsumedRecord]) -> None:
-        if failures["left"]:
-            failures["left"] -= 1
-            raise InfrastructureError("database down")
-        log.append(f"leads {[r.offset for r in records]}")
-
-    async def control(records: Sequence[ConsumedRecord]) -> None:
-        log.append(f"control {[r.offset for r in records]}")
-
-    async def retried(records: Sequence[ConsumedRecord]) -> None:
-        from streams.retry import retry_forever
-
-        await retry_forever(lambda: leads(records), what="test batch", initial=0.001, maximum=0.001)
-
     return ConsumingLane(
         lambda: source,
-        [(("rows", "deliveries"), retried), (("control",), control)],
+        [(("rows", "deliveries"), Stage("leads", log, fail_first)), (("control",), Stage("control", log))],
         batch_size=100,
         within=0.01,
     )
 
 
-async def _run(lane: ConsumingLane, source: FakeSource) -> None:
+async def _run(lane: ConsumingLane, source: FakeSource, commits: int) -> None:
+    """Run the lane until it made ``commits`` commits (or 10 s passed), then stop it."""
     task = asyncio.create_task(lane.run_until_stopped(source))
-    while source.batches:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while sum(line.startswith("commit") for line in source.log) < commits and loop.time() < deadline:
         await asyncio.sleep(0.001)
-    await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -76,7 +84,7 @@ def test_records_are_routed_by_topic_and_committed_after_their_handlers() -> Non
     log: list[str] = []
     batch = [_record("rows", 0), _record("control", 5), _record("deliveries", 1), _record("rows", 2)]
     source = FakeSource([batch], log)
-    asyncio.run(_run(_lane(source, log), source))
+    asyncio.run(_run(_lane(source, log), source, 1))
     assert log == [
         "leads [0, 1, 2]",
         "control [5]",
@@ -84,10 +92,24 @@ def test_records_are_routed_by_topic_and_committed_after_their_handlers() -> Non
     ]
 
 
+def test_the_next_batch_is_taken_while_one_applies_and_commits_stay_in_order() -> None:
+    log: list[str] = []
+    source = FakeSource([[_record("rows", 0)], [_record("rows", 1)], [_record("control", 2)]], log)
+    asyncio.run(_run(_lane(source, log), source, 3))
+    assert log == [
+        "leads [0]",
+        "commit [('rows', 0)]",
+        "leads [1]",
+        "commit [('rows', 1)]",
+        "control [2]",
+        "commit [('control', 2)]",
+    ]
+
+
 def test_a_batch_that_failed_is_retried_and_committed_only_once_applied() -> None:
     log: list[str] = []
     source = FakeSource([[_record("rows", 7)]], log)
-    asyncio.run(_run(_lane(source, log, fail_first=3), source))
+    asyncio.run(_run(_lane(source, log, fail_first=3), source, 1))
     assert log == ["leads [7]", "commit [('rows', 7)]"]
 
 
@@ -95,13 +117,14 @@ def test_a_batch_cancelled_in_its_handler_is_never_committed() -> None:
     log: list[str] = []
     started = asyncio.Event()
 
-    async def stuck(records: Sequence[ConsumedRecord]) -> None:
-        started.set()
-        await asyncio.Event().wait()
+    class Stuck(Stage):
+        async def apply(self, offsets: list[int]) -> None:
+            started.set()
+            await asyncio.Event().wait()
 
     async def scenario() -> None:
         source = FakeSource([[_record("rows", 1)]], log)
-        lane = ConsumingLane(lambda: source, [(("rows",), stuck)], batch_size=10, within=0.01)
+        lane = ConsumingLane(lambda: source, [(("rows",), Stuck("stuck", log))], batch_size=10, within=0.01)
         task = asyncio.create_task(lane.run_until_stopped(source))
         await started.wait()
         task.cancel()
