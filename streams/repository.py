@@ -454,7 +454,10 @@ class LeadRepository:
         for it in fresh:
             if not isinstance(it, ImportRowItem):
                 continue
-            c = counts.setdefault((it.row.org_id, it.import_id), dict.fromkeys((*_COUNTED, "conflicts"), 0))
+            key = (it.row.org_id, it.import_id)
+            c = counts.get(key)
+            if c is None:  # not setdefault: that would build a dict per row
+                c = counts[key] = dict.fromkeys((*_COUNTED, "conflicts"), 0)
             res = results.get(it.row.ref)
             c["cancelled" if res is None else res.outcome.value] += 1
             c["conflicts"] += 0 if res is None else res.conflicts
