@@ -31,9 +31,6 @@ _PROFILE_COLS = ", ".join(PROFILE_FIELDS)
 _COUNTED = ("created", "updated", "unchanged", "rejected", "skipped_existing", "cancelled")
 
 _STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS stage_identities (
-    org_id text, channel text, channel_identifier text, lead_id bigint, opted_out boolean
-) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_lead_updates (
     org_id text, lead_id bigint, first_name text, last_name text, full_name text, email text,
     phone text, company text, city text, country text, attributes jsonb
@@ -60,6 +57,7 @@ class LeadRepository:
         self.lead_events_topic = lead_events_topic
         self._staged = False
         self._analyzer = Analyzer()
+        self._contested = False  # the last batch met identities another worker claimed
 
     def apply_batch(self, items: Sequence[WorkItem]) -> BatchReport:
         """Decide and write a batch; a re-delivered row or delivery is recognised and skipped."""
@@ -102,7 +100,7 @@ class LeadRepository:
                 raise ConcurrentWriteError(f"{len(lost)} identities were claimed concurrently")
             return decide_batch(rows, {**owners, **lost}, leads, iter(ids), opted_out)
 
-        plan = claim_identities(self.conn, cur, plan, redecide)
+        plan, self._contested = claim_identities(self.conn, cur, plan, redecide, contested=self._contested)
         self._update_leads(cur, plan)
         self._apply_opt_outs(cur, plan)
         results = {r.ref: r for r in plan.results}

@@ -191,13 +191,20 @@ def table_checksums(stack: Stack) -> dict[str, str]:
 
 @contextmanager
 def racing_batches(
-    stack: Stack, first: Sequence[WorkItem], second: Sequence[WorkItem], what: str
+    stack: Stack,
+    first: Sequence[WorkItem],
+    second: Sequence[WorkItem],
+    what: str,
+    *,
+    loser_contested: bool = False,
 ) -> Iterator[tuple[LeadRepository, dict[str, Any]]]:
     """Two workers' transactions at once: ``first`` is applied and held uncommitted until the
     second batch's transaction waits on its locks, then committed. Yields the second batch's
-    repository (for retries on the same connection) and its outcome: ``report`` or ``error``."""
+    repository (for retries on the same connection) and its outcome: ``report`` or ``error``.
+    ``loser_contested``: the loser's previous batch met a contested identity."""
     with psycopg.connect(stack.database_url) as a, psycopg.connect(stack.database_url) as b:
         winner, loser = LeadRepository(a), LeadRepository(b)
+        loser._contested = loser_contested
         outcome: dict[str, Any] = {}
 
         def apply_second() -> None:

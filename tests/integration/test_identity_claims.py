@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from schemas.events import IdentityRef, LeadImportRow
 from streams.work import import_row_item
 from tests.integration.harness import Stack, racing_batches
@@ -21,18 +23,22 @@ def _row(n: int, email: str, phone: str) -> LeadImportRow:
     )
 
 
-def test_a_shared_phone_claimed_by_two_batches_at_once_becomes_a_conflict_in_place(stack: Stack) -> None:
-    """The loser's identity COPY waits for the winner's commit, then the phone is settled as an
-    identity conflict against the winner's lead within the same transaction (no ConcurrentWriteError,
-    no second attempt), and every other write of the loser's batch stands."""
+@pytest.mark.parametrize("contested", [False, True], ids=["copy-first", "insert-first"])
+def test_a_shared_phone_claimed_by_two_batches_at_once_becomes_a_conflict_in_place(
+    stack: Stack, contested: bool
+) -> None:
+    """The loser's identity write (a COPY, or straight ``INSERT … ON CONFLICT`` when its last
+    batch was contested) waits for the winner's commit, then the phone is settled as an identity
+    conflict against the winner's lead within the same transaction (no ConcurrentWriteError, no
+    second attempt), and every other write of the loser's batch stands."""
     mum = import_row_item(_row(2, "mum@example.com", "+12025550150"))
     kid = import_row_item(_row(3, "kid@example.com", "+12025550150"))
     other = import_row_item(_row(4, "dad@example.com", "+12025550199"))
-    with racing_batches(stack, [mum], [kid, other], "the loser to wait on the winner's phone") as (
-        _,
-        outcome,
-    ):
+    with racing_batches(
+        stack, [mum], [kid, other], "the loser to wait on the winner's phone", loser_contested=contested
+    ) as (loser, outcome):
         assert "error" not in outcome, outcome
+        assert loser._contested  # the next batch skips the doomed COPY
     report = outcome["report"]
     assert report.outcomes == {"created": 2}
     assert report.conflicts == 1
