@@ -151,7 +151,7 @@ def end_to_end(
         for a, b in zip(after, before, strict=True)
     )
     with stack.connect() as conn:
-        outbox = conn.execute("SELECT count(*) FROM outbox").fetchone()
+        outbox = conn.execute("SELECT coalesce(sum(records), 0) FROM outbox").fetchone()
         ledger = conn.execute("SELECT count(*) FROM import_row_results").fetchone()
     status, total, processed, created, updated, unchanged, rejected, conflicts, db_seconds = state
     if status != "completed" or processed != rows:

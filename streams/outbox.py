@@ -8,15 +8,15 @@ from typing import Any
 
 import psycopg
 
-from schemas.codec import dumps
+from schemas.codec import dumps, loads
 from streams import sqlcopy
 from streams.db import translated
 
 OutboxRow = tuple[str, bytes, bytes]  # (topic, key, payload)
+EventRecord = tuple[str, dict[str, Any]]  # (key, event) of one lead_events record
 
 
-def lead_event(
-    topic: str,
+def lead_event_record(
     *,
     event_id: str,
     kind: str,
@@ -25,8 +25,8 @@ def lead_event(
     import_id: str | None,
     at: datetime,
     data: dict[str, Any],
-) -> OutboxRow:
-    """One ``lead_events`` record, shaped as :class:`schemas.events.LeadEvent`."""
+) -> EventRecord:
+    """One ``lead_events`` record as (key, event), the event shaped as :class:`schemas.events.LeadEvent`."""
     payload = {
         "schema_version": 1,
         "event_id": event_id,
@@ -38,6 +38,12 @@ def lead_event(
         "data": data,
     }
     key = f"{org_id}|{lead_id}" if lead_id is not None else f"{org_id}|{import_id}"
+    return key, payload
+
+
+def lead_event(topic: str, **fields: Any) -> OutboxRow:
+    """One ``lead_events`` record as an outbox row of its own."""
+    key, payload = lead_event_record(**fields)
     return topic, key.encode(), dumps(payload)
 
 
@@ -46,23 +52,42 @@ def write_outbox(cur: psycopg.Cursor, events: Sequence[OutboxRow]) -> None:
         sqlcopy.copy_rows(cur, "outbox", ("topic", "key", "payload"), ("text", "bytea", "bytea"), events)
 
 
+def write_outbox_batch(cur: psycopg.Cursor, topic: str, records: Sequence[EventRecord]) -> None:
+    """A batch's events as ONE outbox row: one tuple to write, lock and delete instead of one
+    per event; the relay publishes them one by one, in this order."""
+    if records:
+        cur.execute(
+            "INSERT INTO outbox (topic, payload, records, batched) VALUES (%s, %b, %s, true)",
+            (topic, dumps(records), len(records)),
+        )
+
+
 Publish = Callable[[Sequence[OutboxRow]], None]
 
 
 def relay_once(conn: psycopg.Connection, publish: Publish, limit: int = 5000) -> int:
-    """Publish up to ``limit`` outbox rows, then delete them: at least once, in id order.
-
-    ``publish`` must return only when the broker has acknowledged every record; if it raises,
-    the transaction rolls back and the rows are sent again later (consumers dedupe on event_id).
-    """
+    """Publish up to about ``limit`` events, oldest outbox rows first, then delete their rows;
+    returns the number of events. At least once: if ``publish`` raises (it must return only when
+    the broker acknowledged every record), the transaction rolls back and the rows are sent
+    again later (consumers dedupe on event_id)."""
     with translated(), conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            "SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-            (limit,),
-        )
-        rows = cur.fetchall()
-        if not rows:
+        cur.execute("SELECT id, records FROM outbox ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+        ids: list[int] = []
+        events = 0
+        for row_id, records in cur.fetchall():
+            if ids and events + records > limit:
+                break  # rows locked but not taken are released at commit
+            ids.append(row_id)
+            events += records
+        if not ids:
             return 0
-        publish([(r[1], bytes(r[2]) if r[2] is not None else b"", bytes(r[3])) for r in rows])
-        cur.execute("DELETE FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
-        return len(rows)
+        cur.execute("SELECT topic, key, payload, batched FROM outbox WHERE id = ANY(%s) ORDER BY id", (ids,))
+        out: list[OutboxRow] = []
+        for topic, key, payload, batched in cur:
+            if batched:
+                out.extend((topic, k.encode(), dumps(event)) for k, event in loads(payload))
+            else:
+                out.append((topic, bytes(key) if key is not None else b"", bytes(payload)))
+        publish(out)
+        cur.execute("DELETE FROM outbox WHERE id = ANY(%s)", (ids,))
+        return len(out)

@@ -24,7 +24,7 @@ from streams.analyze import Analyzer
 from streams.claims import claim_identities
 from streams.db import translated
 from streams.imports_repo import complete_ready_imports
-from streams.outbox import OutboxRow, lead_event, write_outbox
+from streams.outbox import EventRecord, lead_event_record, write_outbox_batch
 from streams.work import DeliveryItem, ImportRowItem, WorkItem
 
 _PROFILE_COLS = ", ".join(PROFILE_FIELDS)
@@ -399,8 +399,7 @@ class LeadRepository:
 
     def _write_lead_events(self, cur: psycopg.Cursor, plan: BatchPlan, by_ref: dict[str, WorkItem]) -> None:
         now = datetime.now(UTC)
-        topic = self.lead_events_topic
-        events: list[OutboxRow] = []
+        events: list[EventRecord] = []
         for r in plan.results:
             if r.outcome not in (Outcome.CREATED, Outcome.UPDATED):
                 continue
@@ -410,8 +409,7 @@ class LeadRepository:
             event_id = f"{kind}:{it.row.org_id}:{r.lead_id}" if kind == "lead_created" else f"{kind}:{r.ref}"
             source = "campaign_delivered" if import_id is None else "import"
             events.append(
-                lead_event(
-                    topic,
+                lead_event_record(
                     event_id=event_id,
                     kind=kind,
                     org_id=it.row.org_id,
@@ -424,8 +422,7 @@ class LeadRepository:
         for c in plan.conflicts:
             it = by_ref[c.ref]
             events.append(
-                lead_event(
-                    topic,
+                lead_event_record(
                     event_id=f"identity_conflict:{c.ref}:{c.identity.channel}:{c.identity.identifier}",
                     kind="identity_conflict",
                     org_id=c.org_id,
@@ -439,7 +436,7 @@ class LeadRepository:
                     },
                 )
             )
-        write_outbox(cur, events)
+        write_outbox_batch(cur, self.lead_events_topic, events)
 
     def _count_imports(
         self,

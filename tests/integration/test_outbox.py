@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from schemas.events import LeadEvent
+from streams.outbox import (
+    EventRecord,
+    OutboxRow,
+    lead_event,
+    lead_event_record,
+    relay_once,
+    write_outbox,
+    write_outbox_batch,
+)
 from tests.integration.datagen import write_contacts, write_seed
 from tests.integration.harness import Stack, wait_for
 from tests.integration.kafka_tools import read_topic
@@ -112,4 +124,42 @@ cat@example.com,,
         ("email", "bob@example.com"): True,
         ("phone", "+12025550102"): False,  # Bob's row named only his email this time
         ("email", "cat@example.com"): True,
+    }
+
+
+def test_the_relay_takes_whole_outbox_rows_in_order_up_to_its_limit(stack: Stack) -> None:
+    """A batch's events share one outbox row; the relay publishes rows oldest first, never splits
+    one, takes at least one however large, and deletes only what it published."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def record(n: int) -> EventRecord:
+        return lead_event_record(**_fields(n, at))
+
+    with stack.connect() as conn, conn.cursor() as cur:
+        write_outbox_batch(cur, "lead_events", [record(n) for n in range(1, 4)])  # 3 events
+        write_outbox(cur, [lead_event("lead_events", **_fields(4, at))])  # 1 event of its own
+        write_outbox_batch(cur, "lead_events", [record(n) for n in range(5, 10)])  # 5 events
+    published: list[list[int]] = []
+
+    def publish(rows: Sequence[OutboxRow]) -> None:
+        published.append([LeadEvent.model_validate_json(value).lead_id or 0 for _, _, value in rows])
+        assert all(key == f"o|{lead}".encode() for (_, key, _), lead in zip(rows, published[-1], strict=True))
+
+    with stack.connect() as conn:
+        assert relay_once(conn, publish, limit=4) == 4  # rows of 3 + 1; the 5 would pass the limit
+        assert relay_once(conn, publish, limit=2) == 5  # one row larger than the limit still goes
+        assert relay_once(conn, publish, limit=2) == 0
+    assert published == [[1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert stack.scalar("SELECT count(*) FROM outbox") == 0
+
+
+def _fields(n: int, at: datetime) -> dict[str, Any]:
+    return {
+        "event_id": f"lead_created:o:{n}",
+        "kind": "lead_created",
+        "org_id": "o",
+        "lead_id": n,
+        "import_id": "i",
+        "at": at,
+        "data": {},
     }
