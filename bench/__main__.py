@@ -14,7 +14,7 @@ def parse(argv: list[str] | None = None) -> Knobs:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated export")
     p.add_argument("--naive-rows", type=int, default=20_000, help="rows the naive path applies")
-    p.add_argument("--workers", type=int, default=2, help="worker processes end to end")
+    p.add_argument("--workers", type=int, default=1, help="worker processes end to end")
     p.add_argument("--partitions", type=int, default=d.partitions)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="worker records per batch")
     p.add_argument("--batch-within", type=float, default=d.batch_within_s, help="worker batch linger, s")
