@@ -15,6 +15,8 @@ from streams.db import translated
 OutboxRow = tuple[str, bytes, bytes]  # (topic, key, payload)
 EventRecord = tuple[str, dict[str, Any]]  # (key, event) of one lead_events record
 
+_RELAY_LOCK_KEY = 0x1EAD7  # advisory lock: one outbox relay at a time (migrate 0x1EAD5, analyze 0x1EAD6)
+
 
 def lead_event_record(
     *,
@@ -67,16 +69,26 @@ Publish = Callable[[Sequence[OutboxRow]], None]
 
 def relay_once(conn: psycopg.Connection, publish: Publish, limit: int = 5000) -> int:
     """Publish up to about ``limit`` events, oldest outbox rows first, then delete their rows;
-    returns the number of events. At least once: if ``publish`` raises (it must return only when
-    the broker acknowledged every record), the transaction rolls back and the rows are sent
-    again later (consumers dedupe on event_id)."""
+    returns the number of events (0 also when another worker's relay is busy). At least once:
+    if ``publish`` raises (it must return only when the broker acknowledged every record), the
+    transaction rolls back and the rows are sent again later (consumers dedupe on event_id).
+
+    One relay at a time across all workers: two relaying side by side (``SKIP LOCKED``) could
+    publish a lead's ``lead_updated`` before its ``lead_created``. A lead's later event always
+    has the higher outbox id (its transaction read the earlier one's commit), so relaying in id
+    order, alone, keeps every lead's events in order on ``lead_events``.
+    """
     with translated(), conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT id, records FROM outbox ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (_RELAY_LOCK_KEY,))
+        row = cur.fetchone()
+        if not (row and row[0]):
+            return 0
+        cur.execute("SELECT id, records FROM outbox ORDER BY id LIMIT %s", (limit,))
         ids: list[int] = []
         events = 0
         for row_id, records in cur.fetchall():
             if ids and events + records > limit:
-                break  # rows locked but not taken are released at commit
+                break
             ids.append(row_id)
             events += records
         if not ids:

@@ -163,3 +163,23 @@ def _fields(n: int, at: datetime) -> dict[str, Any]:
         "at": at,
         "data": {},
     }
+
+
+def test_one_relay_at_a_time_keeps_every_leads_events_in_order(stack: Stack) -> None:
+    """While one worker's relay publishes, another's finds the relay lock taken and publishes
+    nothing: relaying side by side could put a lead's update before its creation."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with stack.connect() as conn, conn.cursor() as cur:
+        write_outbox_batch(cur, "lead_events", [lead_event_record(**_fields(1, at))])
+        write_outbox_batch(cur, "lead_events", [lead_event_record(**_fields(2, at))])
+    second_relay: list[int] = []
+
+    with stack.connect() as first, stack.connect() as second:
+
+        def publish(rows: Sequence[OutboxRow]) -> None:
+            second_relay.append(relay_once(second, lambda _: None, limit=1))
+
+        assert relay_once(first, publish, limit=1) == 1
+        assert second_relay == [0]  # the first relay still held the lock
+        assert relay_once(second, lambda _: None, limit=1) == 1  # free again once it committed
+    assert stack.scalar("SELECT count(*) FROM outbox") == 0
