@@ -28,5 +28,10 @@ class InfrastructureError(LeadstreamError):
     """Kafka or PostgreSQL is unreachable or failed: retried in place, never a per-record outcome."""
 
 
+class RefusedByDatabaseError(LeadstreamError):
+    """PostgreSQL refuses some record's data (too large for an index, out of range, ...): no retry
+    fixes it, so the batch is split until the record is found and set aside."""
+
+
 class ConcurrentWriteError(InfrastructureError):
     """Another transaction claimed what this batch meant to write: re-read and decide again."""

@@ -42,6 +42,7 @@ class RejectReason(StrEnum):
     NOT_FOUND = "not_found"
     TOO_MANY_FIELDS = "too_many_fields"
     IDENTITY_NOT_NORMALISED = "identity_not_normalised"
+    REFUSED_BY_DATABASE = "refused_by_database"
 
 
 @dataclass(frozen=True, slots=True, order=True)

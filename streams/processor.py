@@ -7,10 +7,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from processors.errors import InfrastructureError, InvalidEventError
+from processors.errors import InfrastructureError, InvalidEventError, RefusedByDatabaseError
+from processors.model import RejectReason
 from schemas.codec import decode, decode_control
 from schemas.events import CampaignDelivered, LeadImportRow
 from streams import metrics
@@ -18,7 +19,7 @@ from streams.imports_repo import ImportsRepository
 from streams.repository import BatchReport, LeadRepository
 from streams.retry import retry_forever
 from streams.settings import Settings
-from streams.work import WorkItem, delivery_item, import_row_item
+from streams.work import ImportRowItem, WorkItem, delivery_item, import_row_item
 
 log = logging.getLogger(__name__)
 Event = TypeVar("Event", LeadImportRow, CampaignDelivered)
@@ -99,6 +100,7 @@ class Decoded(Generic[T]):
     """A batch decoded ahead of its transaction: what to apply, and what to dead-letter."""
 
     items: list[T]
+    sources: list[Record]  # the record each item was decoded from
     dead: list[DeadLetter]
     started: float  # time.perf_counter() when decoding began
 
@@ -106,13 +108,15 @@ class Decoded(Generic[T]):
 def decode_all(records: Sequence[Record], decode_one: Callable[[Record], T]) -> Decoded[T]:
     started = time.perf_counter()
     items: list[T] = []
+    sources: list[Record] = []
     dead: list[DeadLetter] = []
     for record in records:
         try:
             items.append(decode_one(record))
+            sources.append(record)
         except InvalidEventError as e:
             dead.append(DeadLetter(record, e.reason, e.detail))
-    return Decoded(items, dead, started)
+    return Decoded(items, sources, dead, started)
 
 
 async def publish_dead(sink: DeadLetterSink, dead: Sequence[DeadLetter], settings: Settings) -> None:
@@ -167,16 +171,50 @@ class BatchProcessor:
         await publish_dead(self._dead, batch.dead, self.settings)
         if not batch.items:
             return None
-        items = batch.items
-        report = await retry_forever(
+        try:
+            report = await self._commit(batch.items)
+        except RefusedByDatabaseError as e:
+            log.warning("batch of %d refused (%s): splitting it to find the record", len(batch.items), e)
+            report = await self._isolate(batch.items, batch.sources)
+        metrics.observe_batch(report, time.perf_counter() - batch.started)
+        return report
+
+    async def _commit(self, items: Sequence[WorkItem]) -> BatchReport:
+        """One transaction, retried in place on infrastructure errors."""
+        return await retry_forever(
             lambda: asyncio.to_thread(self.apply_sync, items),
             what=f"batch of {len(items)}",
             initial=self.settings.retry_initial_s,
             maximum=self.settings.retry_max_s,
             on_failure=self._reset,
         )
-        metrics.observe_batch(report, time.perf_counter() - batch.started)
-        return report
+
+    async def _isolate(self, items: Sequence[WorkItem], sources: Sequence[Record]) -> BatchReport:
+        """Apply the batch in halves, recursively, in order: every record but the refused ones
+        commits, ~2·log2(n) transactions per refused record."""
+        try:
+            return await self._commit(items)
+        except RefusedByDatabaseError as e:
+            if len(items) == 1:
+                return await self._set_aside(items[0], sources[0], str(e))
+        mid = len(items) // 2
+        report = await self._isolate(items[:mid], sources[:mid])
+        return report.add(await self._isolate(items[mid:], sources[mid:]))
+
+    async def _set_aside(self, item: WorkItem, source: Record, detail: str) -> BatchReport:
+        """An import row PostgreSQL refuses is rejected (its import completes, the error report
+        shows it); a delivery, or a row whose rejection is refused too, is a dead letter."""
+        log.warning(
+            "%s[%d]@%d refused by PostgreSQL: %s", source.topic, source.partition, source.offset, detail
+        )
+        if isinstance(item, ImportRowItem) and item.row.rejection is None:
+            rejected = replace(item, row=replace(item.row, rejection=RejectReason.REFUSED_BY_DATABASE.value))
+            try:
+                return await self._commit([rejected])
+            except RefusedByDatabaseError as e:
+                detail = str(e)
+        await publish_dead(self._dead, [DeadLetter(source, "refused_by_database", detail)], self.settings)
+        return BatchReport()
 
 
 class ControlProcessor:
@@ -193,11 +231,18 @@ class ControlProcessor:
             self._repo = ImportsRepository(self._connect(), lead_events_topic=self.settings.topic_lead_events)
         return self._repo
 
-    def apply_sync(self, events: Sequence[Any]) -> list[str]:
+    def apply_sync(
+        self, events: Sequence[Any], sources: Sequence[Record]
+    ) -> tuple[list[str], list[DeadLetter]]:
+        """Each event in its own transaction; one PostgreSQL refuses is set aside as a dead letter."""
         done: list[str] = []
-        for event in events:
-            done += self._repository().apply_control(event)
-        return done
+        refused: list[DeadLetter] = []
+        for event, source in zip(events, sources, strict=True):
+            try:
+                done += self._repository().apply_control(event)
+            except RefusedByDatabaseError as e:
+                refused.append(DeadLetter(source, "refused_by_database", str(e)))
+        return done, refused
 
     def prepare(self, records: Sequence[Record]) -> Decoded[Any]:
         return decode_all(records, lambda r: decode_control(r.value))
@@ -206,10 +251,11 @@ class ControlProcessor:
         await publish_dead(self._dead, batch.dead, self.settings)
         if not batch.items:
             return []
-        events = batch.items
-        return await retry_forever(
-            lambda: asyncio.to_thread(self.apply_sync, events),
+        done, refused = await retry_forever(
+            lambda: asyncio.to_thread(self.apply_sync, batch.items, batch.sources),
             what="import control events",
             initial=self.settings.retry_initial_s,
             maximum=self.settings.retry_max_s,
         )
+        await publish_dead(self._dead, refused, self.settings)
+        return done

@@ -48,6 +48,16 @@ class BatchReport:
     conflicts: int = 0
     completed_imports: list[str] = field(default_factory=list)
 
+    def add(self, other: BatchReport) -> BatchReport:
+        """This report with ``other``'s counts added (the parts of a batch that was split)."""
+        self.items += other.items
+        self.duplicates += other.duplicates
+        for outcome, n in other.outcomes.items():
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + n
+        self.conflicts += other.conflicts
+        self.completed_imports += other.completed_imports
+        return self
+
 
 class LeadRepository:
     """Owns one connection; every public call is one transaction."""

@@ -3,13 +3,21 @@ and every other row of the import, in the same batches, is processed."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import string
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from confluent_kafka import KafkaError, Message, Producer
 
+from streams.app import KafkaDeadLetters
+from streams.consumer import ConsumedRecord
 from streams.kafka import producer_config
+from streams.processor import BatchProcessor, ControlProcessor
+from streams.repository import BatchReport
 from tests.integration.datagen import write_contacts
 from tests.integration.harness import Stack
 from tests.integration.kafka_tools import read_topic
@@ -91,3 +99,85 @@ def test_poison_records_go_to_the_dlq_and_the_import_completes(stack: Stack, tmp
     assert control_dead.value() == b"{not json"
     # nothing of the poison reached the database
     assert stack.scalar("SELECT count(*) FROM import_row_results WHERE import_id = 'poison'") == 0
+
+
+def test_records_postgresql_refuses_are_found_and_set_aside_the_rest_commits(stack: Stack) -> None:
+    """A record that validates but that PostgreSQL refuses (here an identity key past the btree
+    limit) fails its batch deterministically: the batch is split until the record is found. An
+    import row is rejected with its reason, a delivery goes to the dead-letter topic, and every
+    other record of the batch commits, in order."""
+    huge = "ext:" + "".join(random.Random(7).choices(string.ascii_lowercase + string.digits, k=9000))
+    s = stack.settings
+
+    def row(n: int, channel: str, identifier: str) -> bytes:
+        return _valid_row(
+            event_id=f"refused:{n}",
+            import_id="refused",
+            row_number=n,
+            identities=[{"channel": channel, "identifier": identifier}],
+            profile={"city": f"city {n}"},
+        )
+
+    delivery = orjson.dumps(
+        {
+            "schema_version": 1,
+            "event_id": "d-1",
+            "org_id": "dlq",
+            "campaign_id": "c",
+            "channel": huge,
+            "channel_identifier": "crm-1",
+            "delivered_at": "2026-01-01T00:00:00Z",
+        }
+    )
+    values = [(s.topic_rows, row(n, "email", f"r{n}@example.com")) for n in range(2, 40)]
+    values.insert(17, (s.topic_rows, row(99, huge, "crm-99")))
+    values.insert(30, (s.topic_deliveries, delivery))
+    records = [ConsumedRecord(topic, 0, offset, b"k", value) for offset, (topic, value) in enumerate(values)]
+    processor = BatchProcessor(
+        s, lambda: psycopg.connect(stack.database_url), KafkaDeadLetters(stack.producer())
+    )
+
+    async def apply() -> BatchReport | None:
+        return await processor.apply(processor.prepare(records))
+
+    report = asyncio.run(apply())
+
+    assert report is not None and report.outcomes == {"created": 38, "rejected": 1}
+    assert stack.query(
+        "SELECT outcome, reason, row_data->>'city' FROM import_row_results WHERE row_number = 99"
+    ) == [("rejected", "refused_by_database", "city 99")]
+    assert stack.scalar("SELECT count(*) FROM leads") == 38
+    assert stack.scalar("SELECT count(*) FROM channel_identities WHERE channel LIKE 'ext:%%'") == 0
+    (dead,) = read_topic(s, s.dlq_topic(s.topic_deliveries))
+    headers = _headers(dead)
+    assert (headers["dlq.reason"], headers["dlq.source.offset"]) == ("refused_by_database", "30")
+    assert "btree" in headers["dlq.detail"] or "index row" in headers["dlq.detail"], headers
+
+
+def test_a_control_event_postgresql_refuses_is_a_dead_letter_and_the_others_apply(stack: Stack) -> None:
+    rng = random.Random(11)
+    huge = "".join(chr(rng.randrange(0x20000, 0x2A6D6)) for _ in range(512))  # 4 bytes each in UTF-8
+    s = stack.settings
+
+    def started(org: str, import_id: str) -> bytes:
+        return orjson.dumps(
+            {
+                "event_type": "import_started",
+                "event_id": f"started:{len(import_id)}",
+                "import_id": import_id,
+                "org_id": org,
+                "source_name": "x.csv",
+                "started_at": "2026-01-01T00:00:00Z",
+            }
+        )
+
+    values = [started("dlq", "before"), started(huge, huge), started("dlq", "after")]
+    records = [ConsumedRecord(s.topic_control, 0, offset, b"k", value) for offset, value in enumerate(values)]
+    processor = ControlProcessor(
+        s, lambda: psycopg.connect(stack.database_url), KafkaDeadLetters(stack.producer())
+    )
+    asyncio.run(processor.apply(processor.prepare(records)))
+
+    assert stack.query("SELECT import_id FROM imports ORDER BY 1") == [("after",), ("before",)]
+    (dead,) = read_topic(s, s.dlq_topic(s.topic_control))
+    assert (_headers(dead)["dlq.reason"], dead.value()) == ("refused_by_database", values[1])
