@@ -10,6 +10,7 @@ from psycopg import errors as pg_errors
 from processors.errors import ConcurrentWriteError
 from processors.model import BatchPlan, IdentityKey, identity_key
 from streams import sqlcopy
+from streams.probe import OWNERS_PROBE
 
 _COLUMNS = ("org_id", "channel", "channel_identifier", "lead_id", "opted_out")
 _TYPES = ("text", "text", "text", "int8", "bool")
@@ -67,12 +68,7 @@ def claim_identities(
     lost: dict[IdentityKey, int] = {}
     if mine:
         orgs, channels, idents = (list(c) for c in zip(*mine, strict=True))
-        cur.execute(
-            "SELECT c.org_id, c.channel, c.channel_identifier, c.lead_id FROM channel_identities c"
-            " JOIN unnest(%b::text[], %b::text[], %b::text[]) AS b(org_id, channel, channel_identifier)"
-            " USING (org_id, channel, channel_identifier)",
-            (orgs, channels, idents),
-        )
+        cur.execute(OWNERS_PROBE, (orgs, channels, idents))
         lost = {(r[0], r[1], r[2]): r[3] for r in cur if r[3] != mine[(r[0], r[1], r[2])]}
     if not lost:
         return plan, bool(mine)

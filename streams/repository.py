@@ -25,9 +25,23 @@ from streams.claims import claim_identities
 from streams.db import translated
 from streams.imports_repo import complete_ready_imports
 from streams.outbox import EventRecord, lead_event_record, write_outbox_batch
+from streams.probe import OWNERS_PROBE, probe_sql
 from streams.work import DeliveryItem, ImportRowItem, WorkItem
 
-_PROFILE_COLS = ", ".join(PROFILE_FIELDS)
+_ROW_LEDGER_PROBE = probe_sql(
+    "import_row_results",
+    "'row', t.org_id, t.import_id || ':' || t.row_number",
+    (("org_id", "text"), ("import_id", "text"), ("row_number", "bigint")),
+)
+_DELIVERY_LEDGER_PROBE = probe_sql(
+    "processed_deliveries", "'delivery', t.org_id, t.event_id", (("org_id", "text"), ("event_id", "text"))
+)
+_LOCK_LEADS_PROBE = probe_sql(
+    "leads",
+    f"t.org_id, t.lead_id, {', '.join('t.' + f for f in PROFILE_FIELDS)}, t.attributes",
+    (("org_id", "text"), ("lead_id", "bigint")),
+    lock=True,
+)
 _COUNTED = ("created", "updated", "unchanged", "rejected", "skipped_existing", "cancelled")
 
 _STAGING = """
@@ -134,9 +148,7 @@ class LeadRepository:
         done: set[tuple[str, str, str]] = set()
         if imports:
             cur.execute(
-                "SELECT 'row', r.org_id, r.import_id || ':' || r.row_number FROM import_row_results r"
-                " JOIN unnest(%b::text[], %b::text[], %b::bigint[]) AS b(org_id, import_id, row_number)"
-                " USING (org_id, import_id, row_number)",
+                _ROW_LEDGER_PROBE,
                 (
                     [it.row.org_id for it in imports],
                     [it.import_id for it in imports],
@@ -146,8 +158,7 @@ class LeadRepository:
             done.update(cur)
         if deliveries:
             cur.execute(
-                "SELECT 'delivery', d.org_id, d.event_id FROM processed_deliveries d"
-                " JOIN unnest(%b::text[], %b::text[]) AS b(org_id, event_id) USING (org_id, event_id)",
+                _DELIVERY_LEDGER_PROBE,
                 ([it.row.org_id for it in deliveries], [it.event_id for it in deliveries]),
             )
             done.update(cur)
@@ -173,13 +184,7 @@ class LeadRepository:
         if not keys:
             return {}, frozenset()
         orgs, channels, idents = (list(c) for c in zip(*keys, strict=True))
-        cur.execute(
-            "SELECT c.org_id, c.channel, c.channel_identifier, c.lead_id, c.opted_out"
-            " FROM channel_identities c"
-            " JOIN unnest(%b::text[], %b::text[], %b::text[]) AS b(org_id, channel, channel_identifier)"
-            " USING (org_id, channel, channel_identifier)",
-            (orgs, channels, idents),
-        )
+        cur.execute(OWNERS_PROBE, (orgs, channels, idents))
         owners: dict[IdentityKey, int] = {}
         opted: set[IdentityKey] = set()
         for org, channel, ident, lead_id, opted_out in cur:
@@ -201,12 +206,8 @@ class LeadRepository:
         )
         if not wanted:
             return {}
-        cur.execute(
-            f"SELECT l.org_id, l.lead_id, {_PROFILE_COLS}, l.attributes FROM leads l"
-            " JOIN unnest(%b::text[], %b::bigint[]) AS b(org_id, lead_id) USING (org_id, lead_id)"
-            " ORDER BY l.org_id, l.lead_id FOR UPDATE OF l",
-            ([w[0] for w in wanted], [w[1] for w in wanted]),
-        )
+        # ``wanted`` is sorted: concurrent workers lock leads in one order (no deadlock).
+        cur.execute(_LOCK_LEADS_PROBE, ([w[0] for w in wanted], [w[1] for w in wanted]))
         leads: dict[int, LeadState] = {}
         n = len(PROFILE_FIELDS)
         for rec in cur:
