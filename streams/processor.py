@@ -1,5 +1,5 @@
 """The worker's batch handling: decode, dead-letter the undecodable, apply the rest in one
-transaction (retried in place), and only then let Faust acknowledge the batch."""
+transaction (retried in place); the lane commits the offsets only after that."""
 
 from __future__ import annotations
 
