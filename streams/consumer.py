@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ def consumer_config(settings: Settings) -> dict[str, object]:
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "group.id": settings.worker_group,
         "client.id": f"leadstream-worker-{os.getpid()}",
-        "client.rack": socket.gethostname(),
         # Offsets are committed by the worker after the batch's transaction, never before.
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
