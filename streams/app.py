@@ -106,13 +106,15 @@ def create_app(settings: Settings) -> faust.App:
     batches = BatchProcessor(settings, connect_db, dead)
     control = ControlProcessor(settings, connect_db, dead)
 
-    # Import rows and deliveries go to one handler: co-partitioned, one partition's events about
-    # one identity are applied by one consumer, in order, in one transaction per batch.
+    # Import rows and deliveries go to one stage: co-partitioned, one partition's events about
+    # one identity are applied by one consumer, in order, in one transaction per batch. Control
+    # events of a batch apply first: the importer announces an import (or cancels it) before
+    # the rows that follow.
     lane = ConsumingLane(
         lambda: BatchConsumer(settings, worker_topics(settings)),
         [
-            ((settings.topic_rows, settings.topic_deliveries), batches),
             ((settings.topic_control,), control),
+            ((settings.topic_rows, settings.topic_deliveries), batches),
         ],
         batch_size=settings.batch_size,
         within=settings.batch_within_s,
