@@ -175,7 +175,7 @@ class BatchProcessor:
             report = await self._commit(batch.items)
         except RefusedByDatabaseError as e:
             log.warning("batch of %d refused (%s): splitting it to find the record", len(batch.items), e)
-            report = await self._isolate(batch.items, batch.sources)
+            report = await self._isolate(batch.items, batch.sources, e)
         metrics.observe_batch(report, time.perf_counter() - batch.started)
         return report
 
@@ -189,17 +189,21 @@ class BatchProcessor:
             on_failure=self._reset,
         )
 
-    async def _isolate(self, items: Sequence[WorkItem], sources: Sequence[Record]) -> BatchReport:
-        """Apply the batch in halves, recursively, in order: every record but the refused ones
-        commits, ~2·log2(n) transactions per refused record."""
-        try:
-            return await self._commit(items)
-        except RefusedByDatabaseError as e:
-            if len(items) == 1:
-                return await self._set_aside(items[0], sources[0], str(e))
+    async def _isolate(
+        self, items: Sequence[WorkItem], sources: Sequence[Record], error: RefusedByDatabaseError
+    ) -> BatchReport:
+        """``items`` were refused together: apply each half in order, splitting again a half that
+        is refused, until the refused records stand alone; ~2·log2(n) transactions per record."""
+        if len(items) == 1:
+            return await self._set_aside(items[0], sources[0], str(error))
         mid = len(items) // 2
-        report = await self._isolate(items[:mid], sources[:mid])
-        return report.add(await self._isolate(items[mid:], sources[mid:]))
+        report = BatchReport()
+        for part, part_sources in ((items[:mid], sources[:mid]), (items[mid:], sources[mid:])):
+            try:
+                report.add(await self._commit(part))
+            except RefusedByDatabaseError as e:
+                report.add(await self._isolate(part, part_sources, e))
+        return report
 
     async def _set_aside(self, item: WorkItem, source: Record, detail: str) -> BatchReport:
         """An import row PostgreSQL refuses is rejected (its import completes, the error report
