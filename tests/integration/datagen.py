@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+
+from schemas.events import CampaignDelivered, DeliveryContact
 
 HEADER = ["Record ID", "Email", "Phone", "First Name", "City", "Unsubscribed", "Lead Score"]
 SEED_AREA, MAIN_AREA = 646, 212
@@ -82,3 +85,24 @@ def expected(counts: dict[str, int]) -> dict[str, int]:
     """Counts in the shape of ``ImportSummary.counts``."""
     fields = ("created", "updated", "unchanged", "rejected", "skipped_existing", "cancelled", "conflicts")
     return {f: counts.get(f, 0) for f in fields}
+
+
+def email_delivery(
+    org: str,
+    event_id: str,
+    identifier: str,
+    *,
+    campaign_id: str = "camp",
+    contact: DeliveryContact | None = None,
+    at: datetime = datetime(2026, 1, 1, tzinfo=UTC),
+) -> CampaignDelivered:
+    """A ``campaign_delivered`` event to an email address (``identifier`` as the service sent it)."""
+    return CampaignDelivered(
+        event_id=event_id,
+        org_id=org,
+        campaign_id=campaign_id,
+        channel="email",
+        channel_identifier=identifier,
+        contact=contact or DeliveryContact(),
+        delivered_at=at,
+    )

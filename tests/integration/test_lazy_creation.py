@@ -32,6 +32,7 @@ from schemas.events import (
 from streams.emit import emit_deliveries
 from streams.kafka import admin
 from streams.work import delivery_item, import_row_item
+from tests.integration.datagen import email_delivery
 from tests.integration.harness import Stack, racing_batches, table_checksums, wait_for
 from tests.integration.servers import ROOT
 
@@ -343,15 +344,8 @@ def _row(org: str, email: str, **profile: str) -> LeadImportRow:
 
 
 def _delivery(org: str, event_id: str, raw: str) -> CampaignDelivered:
-    return CampaignDelivered(
-        event_id=event_id,
-        org_id=org,
-        campaign_id="camp",
-        channel="email",
-        channel_identifier=raw,
-        contact=DeliveryContact(first_name="Ann", attributes={"segment": "vip"}),
-        delivered_at=BASE_TIME,
-    )
+    contact = DeliveryContact(first_name="Ann", attributes={"segment": "vip"})
+    return email_delivery(org, event_id, raw, contact=contact, at=BASE_TIME)
 
 
 @pytest.mark.parametrize("winner", ["import_row", "delivery"])

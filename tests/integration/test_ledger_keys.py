@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import psycopg
 
-from schemas.events import CampaignDelivered, IdentityRef, LeadImportRow
+from schemas.events import IdentityRef, LeadImportRow
 from streams.repository import LeadRepository
 from streams.work import delivery_item, import_row_item
+from tests.integration.datagen import email_delivery
 from tests.integration.harness import Stack
-
-
-def _delivery(org: str, event_id: str, email: str) -> CampaignDelivered:
-    return CampaignDelivered(
-        event_id=event_id,
-        org_id=org,
-        campaign_id="c1",
-        channel="email",
-        channel_identifier=email,
-        delivered_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
 
 
 def test_same_event_id_in_two_orgs_and_two_kinds_in_one_batch_are_all_applied(stack: Stack) -> None:
@@ -32,9 +20,10 @@ def test_same_event_id_in_two_orgs_and_two_kinds_in_one_batch_are_all_applied(st
         identities=[IdentityRef(channel="email", identifier="row@x.com")],
     )
     items = [
-        delivery_item(_delivery("a", "d-1", "one@x.com")),
-        delivery_item(_delivery("b", "d-1", "two@x.com")),  # same id, other org
-        delivery_item(_delivery("a", "imp:2", "three@x.com")),  # same id as the import row
+        delivery_item(email_delivery("a", "d-1", "one@x.com", campaign_id="c1")),
+        delivery_item(email_delivery("b", "d-1", "two@x.com", campaign_id="c1")),  # same id, other org
+        # same id as the import row
+        delivery_item(email_delivery("a", "imp:2", "three@x.com", campaign_id="c1")),
         import_row_item(row),
     ]
     with psycopg.connect(stack.database_url) as conn:
